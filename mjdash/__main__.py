@@ -1,0 +1,3 @@
+from mjdash.cli import main
+
+raise SystemExit(main())

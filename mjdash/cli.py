@@ -1,0 +1,95 @@
+"""Command line: parses arguments, builds Settings, runs a subcommand (or, later, the dashboard).
+
+Heavy imports happen inside the branch that needs them: ``mjdash status`` never imports Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from mjdash import __version__
+
+EXAMPLES = """\
+examples:
+  mjdash status 4edb3c5f0aa5cc...          one task's state, prompt, times and results
+  mjdash status --json ID1 ID2 | jq .      the same as JSON
+  mjdash sim --port 0                      run the kie.ai simulator
+  mjdash --demo                            the demo on the embedded simulator
+"""
+
+
+def _common(p: argparse.ArgumentParser, top: bool) -> None:
+    """Options accepted both before and after the subcommand."""
+    default = None if top else argparse.SUPPRESS
+    p.add_argument("--base-url", default=default, help="API base URL (default https://api.kie.ai)")
+    p.add_argument("--config", default=default, metavar="FILE", help="config file (TOML)")
+    p.add_argument("--db", default=default, metavar="FILE", help="watchlist database")
+    p.add_argument("--timeout", type=float, default=default, metavar="S", help="seconds per request")
+    p.add_argument(
+        "--retries", type=int, default=default, metavar="N", help="attempts per request for transient errors"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mjdash",
+        description="Watch Midjourney tasks on the kie.ai API.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"mjdash {__version__}")
+    parser.add_argument("--demo", action="store_true", help="run the demo on the embedded simulator")
+    _common(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    status = sub.add_parser("status", help="fetch tasks once and print their state")
+    status.add_argument("--json", action="store_true", help="one JSON array on stdout")
+    status.add_argument("task_ids", nargs="+", metavar="TASK_ID")
+    _common(status, top=False)
+
+    from mjdash.commands import sim as sim_command
+
+    sim = sub.add_parser("sim", help="run the kie.ai simulator (demo and test server)")
+    sim_command.add_arguments(sim)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from mjdash.commands.common import EXIT_USAGE, UsageError, err
+    from mjdash.config import ConfigError, load_settings
+
+    try:
+        if args.command == "sim":
+            from mjdash.commands import sim
+
+            return sim.run(args)
+        if args.demo:
+            from mjdash.commands import demo
+
+            return demo.run()
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        flags = {"timeout": args.timeout, "retry_attempts": args.retries}
+        settings = load_settings(config_path=args.config, base_url=args.base_url, db=args.db, **flags)
+        for warning in settings.warnings:
+            err(f"warning: {warning}")
+        if args.command == "status":
+            from mjdash.commands import status
+
+            return status.run(settings, args.task_ids, args.json)
+    except (UsageError, ConfigError) as exc:
+        err(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    parser.error(f"unknown command {args.command!r}")
+    return EXIT_USAGE  # pragma: no cover - parser.error exits
+
+
+if __name__ == "__main__":
+    sys.exit(main())

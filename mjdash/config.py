@@ -1,0 +1,170 @@
+"""Settings: defaults < config file < environment < command-line flags. Paths come from platformdirs.
+
+Config file (TOML), by default ``<user config dir>/mjdash/config.toml``::
+
+    api_key = "..."            # or KIE_API_KEY
+    base_url = "https://api.kie.ai"   # or MJDASH_BASE_URL, --base-url
+    db = "/path/to/mjdash.sqlite3"    # or MJDASH_DB, --db
+    timeout = 10               # seconds per request
+    retry_attempts = 4
+    retry_seconds = 8          # total time one request may spend retrying
+    rate = 2.0                 # requests per second (the poller)
+    concurrency = 4            # requests in flight (the poller)
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from mjdash.core.api import DEFAULT_BASE_URL, RetryPolicy, Secret
+
+APP = "mjdash"
+
+
+class ConfigError(Exception):
+    """A settings problem the user can fix; the message is one line."""
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+
+
+def default_db_path() -> Path:
+    return Path(platformdirs.user_data_dir(APP)) / "mjdash.sqlite3"
+
+
+def default_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir(APP))
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: Secret = field(default_factory=lambda: Secret(""))
+    base_url: str = DEFAULT_BASE_URL
+    db_path: Path = field(default_factory=default_db_path)
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    config_path: Path | None = None
+    timeout: float = 10.0
+    retry_attempts: int = 4
+    retry_seconds: float = 8.0
+    rate: float = 2.0
+    concurrency: int = 4
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(attempts=self.retry_attempts, total_s=self.retry_seconds)
+
+    def with_overrides(self, **values: Any) -> Settings:
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+_FILE_KEYS: dict[str, type] = {
+    "api_key": str,
+    "base_url": str,
+    "db": str,
+    "cache_dir": str,
+    "timeout": float,
+    "retry_attempts": int,
+    "retry_seconds": float,
+    "rate": float,
+    "concurrency": int,
+}
+
+
+def _coerce(name: str, value: Any, kind: type, where: str) -> Any:
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, kind) and not isinstance(value, bool):
+        return value
+    raise ConfigError(f"{where}: {name} must be {'a number' if kind in (int, float) else 'a string'}")
+
+
+def _positive(name: str, value: float, where: str) -> None:
+    if not value > 0:
+        raise ConfigError(f"{where}: {name} must be greater than 0")
+
+
+def read_config_file(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """The file's settings and warnings; a missing file is empty. Raises ConfigError for a bad file."""
+    warnings: list[str] = []
+    try:
+        raw = path.read_bytes()
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return {}, warnings
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory — point --config at a TOML file") from None
+    except PermissionError:
+        raise ConfigError(f"cannot read config file {path}: permission denied") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML ({exc}) — fix or remove it") from None
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        kind = _FILE_KEYS.get(name)
+        if kind is None:
+            warnings.append(f"config file {path}: unknown setting {name!r} ignored")
+            continue
+        values[name] = _coerce(name, value, kind, f"config file {path}")
+    if "api_key" in values and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        warnings.append(
+            f"config file {path} holds the API key and is readable by others — run: chmod 600 {path}"
+        )
+    return values, warnings
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    config_path: str | Path | None = None,
+    base_url: str | None = None,
+    db: str | Path | None = None,
+    **flags: Any,
+) -> Settings:
+    """Build Settings from defaults, the config file, the environment and flags (highest wins)."""
+    env = os.environ if env is None else env
+    path = Path(config_path or env.get("MJDASH_CONFIG") or default_config_path()).expanduser()
+    values, warnings = read_config_file(path)
+    settings = Settings(config_path=path, warnings=tuple(warnings))
+    where = f"config file {path}"
+    if "api_key" in values:
+        settings = replace(settings, api_key=Secret(values["api_key"].strip()))
+    file_overrides: dict[str, Any] = {
+        k: values[k]
+        for k in ("base_url", "timeout", "retry_attempts", "retry_seconds", "rate", "concurrency")
+        if k in values
+    }
+    if "db" in values:
+        file_overrides["db_path"] = Path(values["db"]).expanduser()
+    if "cache_dir" in values:
+        file_overrides["cache_dir"] = Path(values["cache_dir"]).expanduser()
+    settings = replace(settings, **file_overrides)
+    if env.get("KIE_API_KEY", "").strip():
+        settings = replace(settings, api_key=Secret(env["KIE_API_KEY"].strip()))
+    if env.get("MJDASH_BASE_URL"):
+        settings = replace(settings, base_url=env["MJDASH_BASE_URL"])
+    if env.get("MJDASH_DB"):
+        settings = replace(settings, db_path=Path(env["MJDASH_DB"]).expanduser())
+    if env.get("MJDASH_CACHE_DIR"):
+        settings = replace(settings, cache_dir=Path(env["MJDASH_CACHE_DIR"]).expanduser())
+    settings = settings.with_overrides(
+        base_url=base_url, db_path=Path(db).expanduser() if db else None, **flags
+    )
+    for name in ("timeout", "rate", "retry_seconds"):
+        _positive(name, getattr(settings, name), where)
+    for name in ("retry_attempts", "concurrency"):
+        if getattr(settings, name) < 1:
+            raise ConfigError(f"{name} must be at least 1")
+    if not settings.base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"base URL {settings.base_url!r} must start with http:// or https://")
+    return settings

@@ -1,0 +1,1 @@
+"""The core: API client, task model, store, poller, images. No Textual import anywhere in here."""

@@ -1,0 +1,31 @@
+"""Text from the network is data: make it safe to print to a terminal.
+
+Control characters (C0 except tab/newline where allowed, DEL, C1) are made visible as ``\\xNN`` escapes, so a
+prompt can never move the cursor, set the title, write the clipboard (OSC 52) or ring the bell. Rich markup is
+not a concern here (plain ``print``); the UI wraps API text in ``rich.text.Text``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_ALL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_C1_AND_DEL = re.compile(r"[\x7f-\x9f]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def safe(text: str, *, newlines: bool = False) -> str:
+    """``text`` with every control character shown as ``\\xNN`` (newline and tab kept when ``newlines``)."""
+    return (_CONTROL if newlines else _CONTROL_ALL).sub(_visible, text)
+
+
+def safe_json(value: Any, *, indent: int | None = None) -> str:
+    """JSON text that is safe on a terminal: C0 is escaped by json itself; DEL and C1 are escaped here."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _C1_AND_DEL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

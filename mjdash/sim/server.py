@@ -1,0 +1,305 @@
+"""The simulator's HTTP server: stdlib ``ThreadingHTTPServer`` on 127.0.0.1, usable from tests and the shell.
+
+Endpoints:
+  GET /api/v1/mj/record-info?taskId=ID   the kie.ai record-info API (bearer key checked)
+  GET /files/<taskId>_<n>.jpeg           result images (real JPEGs, deterministic per seed)
+  GET /files/<taskId>_0.mp4              the video task's result
+
+Time is compressed by ``speed`` (2.0 = tasks live twice as fast). ``rate_limit`` answers HTTP 429 with a
+Retry-After beyond that many requests per second. Faults are injected with :meth:`Simulator.inject`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from mjdash.sim.faults import FAULT_KINDS
+from mjdash.sim.images import FAKE_MP4, render_jpeg
+from mjdash.sim.lifecycle import SimTask, demo_batch, make_task
+
+DEFAULT_KEY = "sim-key"
+_FILE_RE = re.compile(r"^/files/([A-Za-z0-9_-]{1,128})_(\d{1,2})\.(jpeg|mp4)$")
+
+
+@dataclass
+class Fault:
+    """``kind`` for the next ``count`` API requests. ``arg``: seconds for slow, the code for code/429."""
+
+    kind: str
+    count: int = 1
+    arg: float = 0.0
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    rate_limited: int = 0
+    image_requests: int = 0
+    auth_headers_on_files: int = 0
+    by_task: dict[str, int] = field(default_factory=dict)
+
+
+class _TokenBucket:
+    def __init__(self, rate: float, clock: Callable[[], float]) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self.tokens = self.capacity
+        self.clock = clock
+        self.last = clock()
+
+    def take(self) -> float:
+        """0 when a token was taken, else seconds until one is available."""
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0.0
+        return (1.0 - self.tokens) / self.rate
+
+
+class Simulator:
+    """A kie.ai stand-in. ``with Simulator(...) as sim:`` starts it on an ephemeral port."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str = DEFAULT_KEY,
+        seed: int = 0,
+        speed: float = 1.0,
+        latency: float = 0.0,
+        rate_limit: float | None = None,
+        failure_rate: float = 0.15,
+        image_size: int = 512,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.api_key = api_key
+        self.seed = seed
+        self.speed = speed
+        self.latency = latency
+        self.failure_rate = failure_rate
+        self.image_size = image_size
+        self.rng = random.Random(seed)
+        self._clock = clock
+        self._start_real = clock()
+        self._lock = threading.Lock()
+        self.tasks: dict[str, SimTask] = {}
+        self.expired: set[str] = set()
+        self.faults: deque[Fault] = deque()
+        self.stats = Stats()
+        self._bucket = _TokenBucket(rate_limit, time.monotonic) if rate_limit else None
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # -- time -------------------------------------------------------------------------------------------
+    def now(self) -> float:
+        """Simulator time: the real clock, run ``speed`` times faster since start."""
+        real = self._clock()
+        return self._start_real + (real - self._start_real) * self.speed
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> Simulator:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="mjdash-sim", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Serve on the calling thread until interrupted (the ``mjdash sim`` command)."""
+        try:
+            self._server.serve_forever()
+        finally:
+            self._server.server_close()
+
+    # -- tasks and faults -------------------------------------------------------------------------------
+    def add_task(self, **kwargs: Any) -> SimTask:
+        """Create a task (see :func:`make_task` for the keywords) and return it."""
+        with self._lock:
+            kwargs.setdefault("failure_rate", self.failure_rate)
+            task = make_task(self.rng, self.now(), **kwargs)
+            self.tasks[task.task_id] = task
+            return task
+
+    def add_tasks(self, tasks: Iterable[SimTask]) -> list[str]:
+        with self._lock:
+            ids = []
+            for task in tasks:
+                self.tasks[task.task_id] = task
+                ids.append(task.task_id)
+            return ids
+
+    def demo_batch(self, count: int) -> list[str]:
+        """Add a demo batch in every state and return its IDs."""
+        return self.add_tasks(demo_batch(self.rng, self.now(), count, self.failure_rate))
+
+    def inject(self, kind: str, count: int = 1, arg: float = 0.0) -> None:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; choose from {', '.join(FAULT_KINDS)}")
+        with self._lock:
+            self.faults.append(Fault(kind, count, arg))
+
+    def _next_fault(self) -> Fault | None:
+        with self._lock:
+            if not self.faults:
+                return None
+            fault = self.faults[0]
+            fault.count -= 1
+            if fault.count <= 0:
+                self.faults.popleft()
+            return fault
+
+    # -- request handling (called on server threads) ------------------------------------------------------
+    def answer_record_info(self, query: str, authorization: str | None) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            self.stats.requests += 1
+        if self.latency:
+            time.sleep(self.latency)
+        if self._bucket is not None:
+            with self._lock:
+                wait = self._bucket.take()
+            if wait > 0:
+                with self._lock:
+                    self.stats.rate_limited += 1
+                return _json(
+                    429,
+                    {"code": 429, "msg": "Too many requests", "data": None},
+                    {"Retry-After": str(max(1, math.ceil(wait)))},
+                )
+        fault = self._next_fault()
+        if fault is not None:
+            answer = _fault_answer(fault)
+            if answer is not None:
+                return answer
+        if authorization != f"Bearer {self.api_key}":
+            return _json(200, {"code": 401, "msg": "You do not have access permissions", "data": None})
+        task_ids = parse_qs(query).get("taskId") or [""]
+        task_id = task_ids[0]
+        if not task_id:
+            return _json(200, {"code": 400, "msg": "taskId is required", "data": None})
+        with self._lock:
+            task = self.tasks.get(task_id)
+            if task is not None:
+                task.polls += 1
+                self.stats.by_task[task_id] = self.stats.by_task.get(task_id, 0) + 1
+            record = task.record(self.now(), self.url) if task is not None else None
+        if record is None:
+            return _json(200, {"code": 422, "msg": "recordInfo is null", "data": None})
+        return _json(200, {"code": 200, "msg": "success", "data": record})
+
+    def answer_file(self, path: str, authorization: str | None) -> tuple[int, dict[str, str], bytes]:
+        with self._lock:
+            self.stats.image_requests += 1
+            if authorization:
+                self.stats.auth_headers_on_files += 1
+        match = _FILE_RE.match(path)
+        if not match:
+            return 404, {"Content-Type": "text/plain"}, b"not found"
+        task_id, index, ext = match.group(1), int(match.group(2)), match.group(3)
+        with self._lock:
+            task = self.tasks.get(task_id)
+            done = task is not None and task.is_finished(self.now()) and task.flag == 1
+            expired = task_id in self.expired
+        if not done or expired or task is None:
+            return 404, {"Content-Type": "text/plain"}, b"file not found or expired"
+        if ext == "mp4":
+            return 200, {"Content-Type": "video/mp4"}, FAKE_MP4
+        if index >= task.images:
+            return 404, {"Content-Type": "text/plain"}, b"not found"
+        body = render_jpeg(self.seed, task_id, index, self.image_size)
+        return 200, {"Content-Type": "image/jpeg"}, body
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode()
+
+
+def _fault_answer(fault: Fault) -> tuple[int, dict[str, str], bytes] | None:
+    kind = fault.kind
+    if kind == "500":
+        return _json(500, {"code": 500, "msg": "Internal Server Error", "data": None})
+    if kind == "429":
+        return _json(
+            429,
+            {"code": 429, "msg": "Too many requests", "data": None},
+            {"Retry-After": str(int(fault.arg or 1))},
+        )
+    if kind == "html":
+        page = (
+            b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+        )
+        return 502, {"Content-Type": "text/html"}, page
+    if kind == "malformed":
+        return 200, {"Content-Type": "application/json"}, b'{"code": 200, "msg": "success", "data": {"taskId'
+    if kind == "wrongshape":
+        return _json(200, ["unexpected", "shape"])
+    if kind == "code":
+        return _json(200, {"code": int(fault.arg), "msg": f"simulated code {int(fault.arg)}", "data": None})
+    if kind == "slow":
+        time.sleep(fault.arg or 5.0)
+        return None
+    if kind == "reset":
+        return 0, {}, b""
+    return None
+
+
+def _handler_for(sim: Simulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # else keep-alive adds ~44 ms per request (measured-facts.md)
+        server_version = "kie-sim/1"
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            auth = self.headers.get("Authorization")
+            if parts.path == "/api/v1/mj/record-info":
+                status, headers, body = sim.answer_record_info(parts.query, auth)
+            elif parts.path.startswith("/files/"):
+                status, headers, body = sim.answer_file(parts.path, auth)
+            else:
+                status, headers, body = _json(404, {"code": 404, "msg": "Not Found", "data": None})
+            if status == 0:  # simulated connection reset
+                self.close_connection = True
+                return
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # quiet: the dashboard shares the terminal
+
+    return Handler
