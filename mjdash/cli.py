@@ -15,6 +15,9 @@ EXAMPLES = """\
 examples:
   mjdash status 4edb3c5f0aa5cc...          one task's state, prompt, times and results
   mjdash status --json ID1 ID2 | jq .      the same as JSON
+  my-batch-script | mjdash add --batch b1 -   watch every task ID the script prints
+  mjdash ls --status failed                show the failures
+  mjdash export --format csv --out all.csv everything known, prompts included
   mjdash sim --port 0                      run the kie.ai simulator
   mjdash --demo                            the demo on the embedded simulator
 """
@@ -49,6 +52,34 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("task_ids", nargs="+", metavar="TASK_ID")
     _common(status, top=False)
 
+    add = sub.add_parser("add", help="add task IDs to the watchlist (or - for free text on stdin)")
+    add.add_argument("task_ids", nargs="*", metavar="ID", help="task IDs, or - to pull IDs out of stdin")
+    add.add_argument("--batch", metavar="NAME", help="batch label for these tasks")
+    add.add_argument("--note", metavar="TEXT", help="a note kept with each task")
+    add.add_argument(
+        "--follow", metavar="FILE", help="keep reading FILE as lines are appended (like tail -F)"
+    )
+    _common(add, top=False)
+
+    rm = sub.add_parser("rm", help="remove tasks from the watchlist")
+    rm.add_argument("task_ids", nargs="*", metavar="ID")
+    rm.add_argument("--batch", metavar="NAME", help="remove every task of this batch")
+    rm.add_argument("--finished", action="store_true", help="remove tasks in a final state")
+    _common(rm, top=False)
+
+    ls = sub.add_parser("ls", help="list the watchlist (from the database; no network)")
+    ls.add_argument("--json", action="store_true", help="a JSON array of objects")
+    ls.add_argument("--status", metavar="S[,S…]", help="only these states (or 'final')")
+    ls.add_argument("--batch", metavar="NAME", help="only this batch")
+    _common(ls, top=False)
+
+    export = sub.add_parser("export", help="everything known per task, as CSV or JSON")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--out", metavar="FILE", help="write here (atomically) instead of stdout")
+    export.add_argument("--status", metavar="S[,S…]", help="only these states")
+    export.add_argument("--batch", metavar="NAME", help="only this batch")
+    _common(export, top=False)
+
     from mjdash.commands import sim as sim_command
 
     sim = sub.add_parser("sim", help="run the kie.ai simulator (demo and test server)")
@@ -59,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from mjdash.commands.common import EXIT_USAGE, UsageError, err
+    from mjdash.commands.common import EXIT_FAILED, EXIT_USAGE, UsageError, err
     from mjdash.config import ConfigError, load_settings
+    from mjdash.core.store import StoreError
 
     try:
         if args.command == "sim":
@@ -82,9 +114,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             from mjdash.commands import status
 
             return status.run(settings, args.task_ids, args.json)
+        from mjdash.commands import watchlist
+
+        if args.command == "add":
+            if args.follow:
+                if args.task_ids:
+                    raise UsageError("give either task IDs or --follow FILE, not both")
+                return watchlist.follow(settings, args.follow, args.batch)
+            return watchlist.add(settings, args.task_ids, args.batch, args.note, sys.stdin)
+        if args.command == "rm":
+            return watchlist.rm(settings, args.task_ids, args.batch, args.finished)
+        if args.command == "ls":
+            return watchlist.ls(settings, args.json, args.status, args.batch, sys.stdout)
+        if args.command == "export":
+            return watchlist.export(settings, args.format, args.out, args.batch, args.status)
     except (UsageError, ConfigError) as exc:
         err(str(exc))
         return EXIT_USAGE
+    except StoreError as exc:
+        err(str(exc))
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
     parser.error(f"unknown command {args.command!r}")

@@ -20,11 +20,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
-from mjdash.core.api import DEFAULT_BASE_URL, RetryPolicy, Secret
+from mjdash.core.credentials import DEFAULT_BASE_URL, Secret
+
+if TYPE_CHECKING:
+    from mjdash.core.api import RetryPolicy
 
 APP = "mjdash"
 
@@ -61,6 +64,8 @@ class Settings:
 
     @property
     def retry(self) -> RetryPolicy:
+        from mjdash.core.api import RetryPolicy
+
         return RetryPolicy(attempts=self.retry_attempts, total_s=self.retry_seconds)
 
     def with_overrides(self, **values: Any) -> Settings:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from mjdash.config import ConfigError, Settings
 from mjdash.core import ids
-from mjdash.core.api import Fetch, KieClient
 from mjdash.core.model import Status, Task
+from mjdash.core.outcomes import Fetch
 from mjdash.core.text import safe
 from mjdash.core.timefmt import duration, local
+
+if TYPE_CHECKING:
+    from mjdash.core.api import KieClient
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -40,6 +44,8 @@ def need_key(settings: Settings) -> None:
 
 
 def make_client(settings: Settings) -> KieClient:
+    from mjdash.core.api import KieClient
+
     need_key(settings)
     try:
         return KieClient(settings.api_key, settings.base_url, timeout=settings.timeout, retry=settings.retry)

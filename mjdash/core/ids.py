@@ -30,3 +30,82 @@ def validate(value: str) -> str:
             reason = "it is empty"
         raise InvalidTaskId(f"not a task ID: {shown!r} ({reason})")
     return token
+
+
+# What extraction picks up from free text, in this order of preference:
+#  1. the value after a key named taskId / task_id / task-id / taskID (JSON, JSON lines, `key=value` logs);
+#  2. in CSV whose header has such a column, that column's cells;
+#  3. any token of exactly 32 hex characters (the live API's IDs) standing on its own;
+#  4. a line that is nothing but one token containing a digit (files of one ID per line, any ID format).
+# Ordinary words never qualify: they are neither hex-32, nor keyed, nor alone on a line with a digit.
+# A keyed value or a lone token that is not a valid ID is counted as rejected (and named).
+_KEYED = re.compile(
+    r"""\btask[_-]?id["']?\s*[:=]\s*(?:"([^"]*)"|'([^']*)'|([^\s"',;}\]\)]*))""", re.IGNORECASE
+)
+_HEX32 = re.compile(r"(?<![A-Za-z0-9_-])[0-9a-fA-F]{32}(?![A-Za-z0-9_-])")
+_LONE = re.compile(r"\s*[\"']?([^\s\"',;]+)[\"']?\s*,?\s*")
+_HEADER_NAMES = {"taskid", "task_id", "task-id", "id"}
+
+
+class Extracted:
+    """IDs found in text (first-seen order, no duplicates) and the candidates rejected."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, None] = {}
+        self.rejected: list[str] = []
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._ids)
+
+    def take(self, token: str) -> None:
+        if is_valid(token):
+            self._ids.setdefault(token, None)
+        elif token:
+            self.rejected.append(token if len(token) <= 60 else token[:57] + "...")
+
+    def merge(self, other: Extracted) -> None:
+        for token in other._ids:
+            self._ids.setdefault(token, None)
+        self.rejected.extend(other.rejected)
+
+
+def _csv_column(lines: list[str]) -> int | None:
+    if not lines:
+        return None
+    header = [c.strip().strip("\"'").lower() for c in lines[0].split(",")]
+    if len(header) < 2:
+        return None
+    for i, name in enumerate(header):
+        if name in _HEADER_NAMES:
+            return i
+    return None
+
+
+def extract(text: str) -> Extracted:
+    """Task IDs in free text; see the rules above."""
+    found = Extracted()
+    lines = text.splitlines()
+    column = _csv_column(lines)
+    if column is not None:
+        import csv
+
+        for cells in csv.reader(lines[1:]):
+            if len(cells) > column:
+                found.take(cells[column].strip())
+        return found
+    for line in lines:
+        keyed = ["".join(groups) for groups in _KEYED.findall(line)]
+        for token in keyed:
+            found.take(token)
+        if keyed:
+            continue
+        hexes = _HEX32.findall(line)
+        for token in hexes:
+            found.take(token)
+        if hexes:
+            continue
+        lone = _LONE.fullmatch(line)
+        if lone and any(ch.isdigit() for ch in lone.group(1)):
+            found.take(lone.group(1))
+    return found

@@ -1,0 +1,124 @@
+"""Store benchmark: 10,000 tasks through `add -`, `ls --json`, and the rows the dashboard table needs.
+
+Prints whole-process and in-process times (median of a few runs). Target on a 2-core machine: each under 1 s.
+Run: .venv/bin/python benchmarks/store.py
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from mjdash.commands import watchlist
+from mjdash.config import Settings
+from mjdash.core.api import Fetch, Outcome
+from mjdash.core.ids import extract
+from mjdash.core.model import parse_record
+from mjdash.core.store import Store
+from mjdash.sim.lifecycle import demo_batch
+
+N = 10_000
+RUNS = 3
+
+
+def median_time(fn: Callable[[], object], runs: int = RUNS) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def populated(path: Path) -> list[str]:
+    """A store with N tasks, each with a realistic last record."""
+    rng = random.Random(1)
+    tasks = demo_batch(rng, time.time(), N)
+    with Store(path) as store:
+        store.add([t.task_id for t in tasks], batch="bench")
+        fetches = []
+        for t in tasks:
+            data = t.record(time.time() + 10_000, "https://tempfile.example")
+            fetches.append(Fetch(t.task_id, Outcome.OK, task=parse_record(data), api_code=200, raw=data))
+        store.record(fetches)
+    return [t.task_id for t in tasks]
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="mjdash-bench-"))
+    ids = [f"{random.Random(i).getrandbits(128):032x}" for i in range(N)]
+    log = "".join(f"2026-11-28 INFO submitted taskId={t} prompt='a fox'\n" for t in ids)
+    env = {**os.environ, "MJDASH_DB": str(tmp / "cli.db")}
+
+    def cli_add() -> None:
+        (tmp / "cli.db").unlink(missing_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "mjdash", "add", "-"],
+            input=log,
+            text=True,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+
+    def cli_startup() -> None:
+        subprocess.run(
+            [sys.executable, "-m", "mjdash", "--version"], env=env, check=True, capture_output=True
+        )
+
+    rows = []
+    rows.append(("whole process: mjdash add - (10k IDs in log lines)", median_time(cli_add)))
+    rows.append(("whole process: mjdash --version (start-up floor)", median_time(cli_startup)))
+
+    def in_add() -> None:
+        path = tmp / f"in-{time.perf_counter_ns()}.db"
+        with Store(path) as store:
+            store.add(extract(log).ids)
+
+    rows.append(("in-process: extract + Store.add of 10k IDs", median_time(in_add)))
+    rows.append(("in-process: extract only (10k log lines)", median_time(lambda: extract(log))))
+
+    full = tmp / "full.db"
+    populated(full)
+    env_full = {**os.environ, "MJDASH_DB": str(full)}
+
+    def cli_ls() -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "mjdash", "ls", "--json"],
+            env=env_full,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
+    assert len(json.loads(cli_ls())) == N  # checked outside the timing
+
+    rows.append(("whole process: mjdash ls --json (10k tasks with records)", median_time(cli_ls)))
+    settings = Settings(db_path=full)
+    rows.append(
+        (
+            "in-process: ls --json (10k)",
+            median_time(lambda: watchlist.ls(settings, True, None, None, io.StringIO())),
+        )
+    )
+    with Store(full) as store:
+        rows.append(("in-process: Store.rows() — what the table needs (10k)", median_time(store.rows)))
+        assert len(store.rows()) == N
+
+    width = max(len(name) for name, _ in rows)
+    print(f"store benchmark, {N:,} tasks, median of {RUNS} runs (target: each < 1 s)")
+    for name, seconds in rows:
+        print(f"  {name:<{width}}  {seconds * 1000:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""``mjdash add / rm / ls / export``: the watchlist, from the store (no network)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from mjdash.commands.common import EXIT_OK, STATUS_MARK, UsageError, err, valid_ids
+from mjdash.config import Settings
+from mjdash.core.ids import extract
+from mjdash.core.model import FINAL_STATES, Status, Task, iso, parse_record
+from mjdash.core.store import AddResult, Store, TaskRow, to_datetime
+from mjdash.core.text import safe, safe_json, safe_json_array
+from mjdash.core.timefmt import ago, duration
+
+STDIN_LINES_PER_CHUNK = 2000
+
+
+def open_store(settings: Settings) -> Store:
+    return Store(settings.db_path)
+
+
+def parse_statuses(text: str | None) -> set[Status] | None:
+    if not text:
+        return None
+    wanted: set[Status] = set()
+    for part in text.split(","):
+        name = part.strip().lower()
+        if name == "final":
+            wanted |= FINAL_STATES
+            continue
+        try:
+            wanted.add(Status(name))
+        except ValueError:
+            choices = ", ".join(s.value for s in Status)
+            raise UsageError(f"unknown status {part.strip()!r}: choose from {choices}, final") from None
+    return wanted
+
+
+def _summary(result: AddResult, rejected: list[str]) -> str:
+    text = f"added {result.added}, already present {result.present}, rejected {len(rejected)}"
+    if rejected:
+        shown = ", ".join(repr(r) for r in rejected[:3])
+        text += f" ({shown}{', …' if len(rejected) > 3 else ''})"
+    return safe(text)
+
+
+def _chunks(stream: TextIO, size: int) -> Iterator[str]:
+    lines: list[str] = []
+    for line in stream:
+        lines.append(line)
+        if len(lines) >= size:
+            yield "".join(lines)
+            lines = []
+    if lines:
+        yield "".join(lines)
+
+
+def add(settings: Settings, values: list[str], batch: str | None, note: str | None, stdin: TextIO) -> int:
+    if values == ["-"]:
+        total, rejected = AddResult(), []
+        with open_store(settings) as store:
+            for text in _chunks(stdin, STDIN_LINES_PER_CHUNK):  # commit as we read: a kill keeps a prefix
+                found = extract(text)
+                total += store.add(found.ids, batch=batch, note=note)
+                rejected.extend(found.rejected)
+        print(_summary(total, rejected))
+        return EXIT_OK
+    if not values:
+        raise UsageError("give task IDs, or - to read them from standard input, or --follow FILE")
+    task_ids = valid_ids(values)
+    with open_store(settings) as store:
+        result = store.add(task_ids, batch=batch, note=note)
+    print(_summary(result, []))
+    return EXIT_OK
+
+
+def follow(
+    settings: Settings,
+    path: str,
+    batch: str | None,
+    *,
+    every: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    from mjdash.core.follow import FileFollower
+
+    with open_store(settings) as store:
+        follower = FileFollower(path, store, batch=batch)
+        print(f"following {safe(str(follower.path))} (Ctrl-C to stop)", file=sys.stderr)
+        try:
+            while True:
+                result = follower.poll()
+                if result.added or result.rejected:
+                    print(_summary(AddResult(result.added, result.present), result.rejected), flush=True)
+                if result.event in ("truncated", "rotated"):
+                    print(
+                        f"{follower.path.name} was {result.event}; reading it from the start", file=sys.stderr
+                    )
+                sleep(every)
+        except KeyboardInterrupt:
+            return EXIT_OK
+        finally:
+            follower.close()
+
+
+def rm(settings: Settings, values: list[str], batch: str | None, finished: bool) -> int:
+    if not values and batch is None and not finished:
+        raise UsageError("say what to remove: task IDs, --batch NAME or --finished")
+    with open_store(settings) as store:
+        removed = 0
+        if values:
+            removed += store.remove(valid_ids(values))
+        if batch is not None or finished:
+            removed += store.remove_where(batch=batch, finished=finished)
+    print(f"removed {removed}")
+    return EXIT_OK
+
+
+def _records(store: Store, batch: str | None, statuses: set[Status] | None) -> Iterator[tuple[TaskRow, Task]]:
+    for row, raw in store.rows_with_raw(batch=batch, statuses=statuses):
+        if raw is not None:
+            task = parse_record(raw, row.task_id)
+            if task.status is not row.status:  # e.g. it vanished (not_found) after an earlier answer
+                task = Task(
+                    task_id=row.task_id,
+                    status=row.status,
+                    task_type=task.task_type,
+                    params=task.params,
+                    prompt=task.prompt,
+                    created_at=task.created_at,
+                    error_code=row.error_code,
+                    error_message=row.error_message,
+                )
+        else:
+            task = Task(task_id=row.task_id, status=row.status)
+        yield row, task
+
+
+def row_json(row: TaskRow, task: Task) -> dict[str, Any]:
+    """One watched task as JSON: the watchlist fields plus those of ``status --json``."""
+    data: dict[str, Any] = {
+        "task_id": row.task_id,
+        "batch": row.batch,
+        "note": row.note,
+        "status": row.status.value,
+        "added_at": iso(to_datetime(row.added_at)),
+    }
+    for key, value in task.to_json().items():
+        data.setdefault(key, value)
+    data["api_code"] = row.api_code
+    data["error_message"] = data["error_message"] or row.last_error
+    data["last_polled"] = iso(to_datetime(row.last_polled))
+    data["last_error"] = row.last_error
+    return data
+
+
+def ls(settings: Settings, as_json: bool, status: str | None, batch: str | None, out: TextIO) -> int:
+    statuses = parse_statuses(status)
+    with open_store(settings) as store:
+        if as_json:
+            out.write(safe_json_array([row_json(r, t) for r, t in _records(store, batch, statuses)]) + "\n")
+            return EXIT_OK
+        rows = store.rows(batch=batch, statuses=statuses)
+    now = datetime.now(UTC)
+    out.write(format_table(rows, now))
+    return EXIT_OK
+
+
+def format_table(rows: list[TaskRow], now: datetime) -> str:
+    if not rows:
+        return "no tasks in the watchlist — add some with: mjdash add ID… (or: some-script | mjdash add -)\n"
+    buf = io.StringIO()
+    buf.write(
+        f"{'TASK ID':<32}  {'STATUS':<20}  {'BATCH':<10}  {'TYPE':<18}  {'CREATED':<11}  "
+        f"{'TOOK':>6}  PROMPT / ERROR\n"
+    )
+    for r in rows:
+        text = (
+            r.error_message or r.last_error if r.status not in (Status.SUCCESS, Status.GENERATING) else None
+        )
+        text = text or r.prompt or ""
+        line = (
+            f"{r.task_id:<32}  {STATUS_MARK[r.status]:<20}  {(r.batch or '-')[:10]:<10}  "
+            f"{(r.task_type or '?')[:18]:<18}  {ago(to_datetime(r.created_at), now)[:11]:<11}  "
+            f"{duration(r.duration_s):>6}  {' '.join(text.split())[:60]}"
+        )
+        buf.write(safe(line) + "\n")
+    buf.write(f"{len(rows)} task{'s' if len(rows) != 1 else ''}\n")
+    return buf.getvalue()
+
+
+CSV_FIELDS = [
+    "task_id",
+    "batch",
+    "note",
+    "status",
+    "added_at",
+    "task_type",
+    "prompt",
+    "aspect_ratio",
+    "speed",
+    "version",
+    "created_at",
+    "completed_at",
+    "duration_s",
+    "result_urls",
+    "error_code",
+    "error_message",
+    "api_code",
+    "last_polled",
+    "last_error",
+    "params",
+]
+
+
+def _csv_rows(records: Iterable[tuple[TaskRow, Task]]) -> Iterator[dict[str, Any]]:
+    for row, task in records:
+        data = row_json(row, task)
+        data["aspect_ratio"] = task.param("aspectRatio")
+        data["speed"] = task.param("speed")
+        data["version"] = task.param("version")
+        data["result_urls"] = " ".join(task.result_urls)
+        data["params"] = safe_json(data["params"])
+        yield {k: data.get(k) for k in CSV_FIELDS}
+
+
+def export(settings: Settings, fmt: str, out_path: str | None, batch: str | None, status: str | None) -> int:
+    statuses = parse_statuses(status)
+    with open_store(settings) as store:
+        records = list(_records(store, batch, statuses))
+    if fmt == "json":
+        text = safe_json_array([row_json(r, t) for r, t in records]) + "\n"
+    else:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(_csv_rows(records))
+        text = buf.getvalue()
+    if out_path in (None, "-"):
+        sys.stdout.write(text)
+        return EXIT_OK
+    assert out_path is not None
+    write_atomically(Path(out_path), text)
+    err(f"exported {len(records)} tasks to {out_path}")
+    return EXIT_OK
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write via a temp file in the same folder and rename, so a crash never leaves half a file."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
