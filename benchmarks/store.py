@@ -71,9 +71,7 @@ def main() -> None:
         )
 
     def cli_startup() -> None:
-        subprocess.run(
-            [sys.executable, "-m", "mjdash", "--version"], env=env, check=True, capture_output=True
-        )
+        subprocess.run([sys.executable, "-m", "mjdash", "--version"], env=env, check=True, capture_output=True)
 
     rows = []
     rows.append(("whole process: mjdash add - (10k IDs in log lines)", median_time(cli_add)))

@@ -23,13 +23,14 @@ examples:
 """
 
 
-def _common(p: argparse.ArgumentParser, top: bool) -> None:
+def _common(p: argparse.ArgumentParser, top: bool, request_timeout: bool = True) -> None:
     """Options accepted both before and after the subcommand."""
     default = None if top else argparse.SUPPRESS
     p.add_argument("--base-url", default=default, help="API base URL (default https://api.kie.ai)")
     p.add_argument("--config", default=default, metavar="FILE", help="config file (TOML)")
     p.add_argument("--db", default=default, metavar="FILE", help="watchlist database")
-    p.add_argument("--timeout", type=float, default=default, metavar="S", help="seconds per request")
+    if request_timeout:
+        p.add_argument("--timeout", type=float, default=default, metavar="S", help="seconds per request")
     p.add_argument(
         "--retries", type=int, default=default, metavar="N", help="attempts per request for transient errors"
     )
@@ -56,9 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("task_ids", nargs="*", metavar="ID", help="task IDs, or - to pull IDs out of stdin")
     add.add_argument("--batch", metavar="NAME", help="batch label for these tasks")
     add.add_argument("--note", metavar="TEXT", help="a note kept with each task")
-    add.add_argument(
-        "--follow", metavar="FILE", help="keep reading FILE as lines are appended (like tail -F)"
-    )
+    add.add_argument("--follow", metavar="FILE", help="keep reading FILE as lines are appended (like tail -F)")
     _common(add, top=False)
 
     rm = sub.add_parser("rm", help="remove tasks from the watchlist")
@@ -79,6 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--status", metavar="S[,S…]", help="only these states")
     export.add_argument("--batch", metavar="NAME", help="only this batch")
     _common(export, top=False)
+
+    wait = sub.add_parser("wait", help="poll tasks until every one is final (exit 0 when all succeeded)")
+    wait.add_argument("task_ids", nargs="*", metavar="ID")
+    wait.add_argument("--batch", metavar="NAME", help="wait for every task of this batch")
+    wait.add_argument(
+        "--timeout", dest="wait_timeout", type=float, metavar="S", help="give up after S seconds (exit 124)"
+    )
+    wait.add_argument("--rate", type=float, metavar="R", help="requests per second (default 2)")
+    wait.add_argument("--concurrency", type=int, metavar="C", help="requests in flight (default 4)")
+    _common(wait, top=False, request_timeout=False)
 
     from mjdash.commands import sim as sim_command
 
@@ -106,7 +115,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE
-        flags = {"timeout": args.timeout, "retry_attempts": args.retries}
+        flags = {
+            "timeout": args.timeout,
+            "retry_attempts": args.retries,
+            "rate": getattr(args, "rate", None),
+            "concurrency": getattr(args, "concurrency", None),
+        }
         settings = load_settings(config_path=args.config, base_url=args.base_url, db=args.db, **flags)
         for warning in settings.warnings:
             err(f"warning: {warning}")
@@ -126,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return watchlist.rm(settings, args.task_ids, args.batch, args.finished)
         if args.command == "ls":
             return watchlist.ls(settings, args.json, args.status, args.batch, sys.stdout)
+        if args.command == "wait":
+            from mjdash.commands import wait as wait_command
+
+            return wait_command.run(settings, args.task_ids, args.batch, args.wait_timeout, args.rate, args.concurrency)
         if args.command == "export":
             return watchlist.export(settings, args.format, args.out, args.batch, args.status)
     except (UsageError, ConfigError) as exc:

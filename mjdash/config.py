@@ -122,9 +122,7 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], list[str]]:
             continue
         values[name] = _coerce(name, value, kind, f"config file {path}")
     if "api_key" in values and mode & (stat.S_IRWXG | stat.S_IRWXO):
-        warnings.append(
-            f"config file {path} holds the API key and is readable by others — run: chmod 600 {path}"
-        )
+        warnings.append(f"config file {path} holds the API key and is readable by others — run: chmod 600 {path}")
     return values, warnings
 
 
@@ -162,9 +160,7 @@ def load_settings(
         settings = replace(settings, db_path=Path(env["MJDASH_DB"]).expanduser())
     if env.get("MJDASH_CACHE_DIR"):
         settings = replace(settings, cache_dir=Path(env["MJDASH_CACHE_DIR"]).expanduser())
-    settings = settings.with_overrides(
-        base_url=base_url, db_path=Path(db).expanduser() if db else None, **flags
-    )
+    settings = settings.with_overrides(base_url=base_url, db_path=Path(db).expanduser() if db else None, **flags)
     for name in ("timeout", "rate", "retry_seconds"):
         _positive(name, getattr(settings, name), where)
     for name in ("retry_attempts", "concurrency"):

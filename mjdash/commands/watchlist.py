@@ -102,9 +102,7 @@ def follow(
                 if result.added or result.rejected:
                     print(_summary(AddResult(result.added, result.present), result.rejected), flush=True)
                 if result.event in ("truncated", "rotated"):
-                    print(
-                        f"{follower.path.name} was {result.event}; reading it from the start", file=sys.stderr
-                    )
+                    print(f"{follower.path.name} was {result.event}; reading it from the start", file=sys.stderr)
                 sleep(every)
         except KeyboardInterrupt:
             return EXIT_OK
@@ -180,13 +178,10 @@ def format_table(rows: list[TaskRow], now: datetime) -> str:
         return "no tasks in the watchlist — add some with: mjdash add ID… (or: some-script | mjdash add -)\n"
     buf = io.StringIO()
     buf.write(
-        f"{'TASK ID':<32}  {'STATUS':<20}  {'BATCH':<10}  {'TYPE':<18}  {'CREATED':<11}  "
-        f"{'TOOK':>6}  PROMPT / ERROR\n"
+        f"{'TASK ID':<32}  {'STATUS':<20}  {'BATCH':<10}  {'TYPE':<18}  {'CREATED':<11}  {'TOOK':>6}  PROMPT / ERROR\n"
     )
     for r in rows:
-        text = (
-            r.error_message or r.last_error if r.status not in (Status.SUCCESS, Status.GENERATING) else None
-        )
+        text = r.error_message or r.last_error if r.status not in (Status.SUCCESS, Status.GENERATING) else None
         text = text or r.prompt or ""
         line = (
             f"{r.task_id:<32}  {STATUS_MARK[r.status]:<20}  {(r.batch or '-')[:10]:<10}  "

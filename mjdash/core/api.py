@@ -174,9 +174,7 @@ class KieClient:
         policy = retry or self.retry
         if policy.attempts <= 1:
             return await self.fetch_once(task_id)
-        backoff = wait_exponential_jitter(
-            multiplier=policy.initial_s, max=policy.max_wait_s, jitter=policy.jitter_s
-        )
+        backoff = wait_exponential_jitter(multiplier=policy.initial_s, max=policy.max_wait_s, jitter=policy.jitter_s)
 
         def wait(state: RetryCallState) -> float:
             seconds = float(backoff(state))

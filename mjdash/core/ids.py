@@ -39,9 +39,7 @@ def validate(value: str) -> str:
 #  4. a line that is nothing but one token containing a digit (files of one ID per line, any ID format).
 # Ordinary words never qualify: they are neither hex-32, nor keyed, nor alone on a line with a digit.
 # A keyed value or a lone token that is not a valid ID is counted as rejected (and named).
-_KEYED = re.compile(
-    r"""\btask[_-]?id["']?\s*[:=]\s*(?:"([^"]*)"|'([^']*)'|([^\s"',;}\]\)]*))""", re.IGNORECASE
-)
+_KEYED = re.compile(r"""\btask[_-]?id["']?\s*[:=]\s*(?:"([^"]*)"|'([^']*)'|([^\s"',;}\]\)]*))""", re.IGNORECASE)
 _HEX32 = re.compile(r"(?<![A-Za-z0-9_-])[0-9a-fA-F]{32}(?![A-Za-z0-9_-])")
 _LONE = re.compile(r"\s*[\"']?([^\s\"',;]+)[\"']?\s*,?\s*")
 _HEADER_NAMES = {"taskid", "task_id", "task-id", "id"}

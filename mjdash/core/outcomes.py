@@ -214,9 +214,7 @@ def interpret(task_id: str, response: httpx.Response) -> Fetch:
     if code is None:
         code = http if http != 200 else None
     if code is None:
-        return Fetch(
-            task_id, Outcome.BAD_SHAPE, http_status=http, api_message=msg, excerpt=one_line(text, 80)
-        )
+        return Fetch(task_id, Outcome.BAD_SHAPE, http_status=http, api_message=msg, excerpt=one_line(text, 80))
     common: dict[str, Any] = {
         "api_code": code,
         "http_status": http,

@@ -39,6 +39,7 @@ MIGRATIONS: dict[int, str] = {
         last_ok REAL,
         next_due REAL,
         consecutive_errors INTEGER NOT NULL DEFAULT 0,
+        error_since REAL,
         last_error TEXT,
         final_seen_at REAL,
         saved_at REAL
@@ -86,9 +87,7 @@ def check_existing(path: Path) -> bool:
     if head != SQLITE_MAGIC:
         raise StoreError(f"{path} is not an mjdash database (not SQLite) — move it away or use another --db")
     try:
-        probe = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000
-        )
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
             app_id = probe.execute("PRAGMA application_id").fetchone()[0]
             version = probe.execute("PRAGMA user_version").fetchone()[0]
@@ -96,9 +95,7 @@ def check_existing(path: Path) -> bool:
         finally:
             probe.close()
     except sqlite3.DatabaseError as exc:
-        raise StoreError(
-            f"{path} is not a usable SQLite database ({exc}) — move it away or use --db"
-        ) from None
+        raise StoreError(f"{path} is not a usable SQLite database ({exc}) — move it away or use --db") from None
     if app_id != APPLICATION_ID and (tables or version):
         raise StoreError(f"{path} is another program's SQLite database, not mjdash's — use another --db")
     if version > SCHEMA_VERSION:

@@ -29,7 +29,7 @@ CHUNK = 500  # rows per write transaction: short enough that another process nev
 ROW_COLUMNS = (
     "task_id, batch, note, added_at, status, task_type, prompt, aspect, speed, version, created_at, "
     "completed_at, n_results, error_code, error_message, api_code, last_polled, last_ok, next_due, "
-    "consecutive_errors, last_error, final_seen_at, saved_at"
+    "consecutive_errors, error_since, last_error, final_seen_at, saved_at"
 )
 
 
@@ -57,6 +57,7 @@ class TaskRow:
     last_ok: float | None
     next_due: float | None
     consecutive_errors: int
+    error_since: float | None
     last_error: str | None
     final_seen_at: float | None
     saved_at: float | None
@@ -121,9 +122,7 @@ class Store:
                 self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
             )
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(
-                f"cannot open database {self.path}: {exc} — check the path or use --db"
-            ) from None
+            raise StoreError(f"cannot open database {self.path}: {exc} — check the path or use --db") from None
         self._lock = threading.RLock()
         try:
             self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -268,9 +267,7 @@ class Store:
         return int(self._query("SELECT count(*) FROM tasks")[0][0])
 
     def batches(self) -> list[str]:
-        return [
-            r[0] for r in self._query("SELECT DISTINCT batch FROM tasks WHERE batch IS NOT NULL ORDER BY 1")
-        ]
+        return [r[0] for r in self._query("SELECT DISTINCT batch FROM tasks WHERE batch IS NOT NULL ORDER BY 1")]
 
     def raw(self, task_id: str) -> Any:
         """The last record-info ``data`` as received (decoded), or None."""
@@ -331,16 +328,14 @@ class Store:
         return changes
 
     @staticmethod
-    def _write_fetch(
-        db: sqlite3.Connection, fetch: Fetch, now: float, due: float | None, old: Status
-    ) -> Status:
+    def _write_fetch(db: sqlite3.Connection, fetch: Fetch, now: float, due: float | None, old: Status) -> Status:
         task = fetch.task
         if fetch.ok and task is not None:
             db.execute(
                 """UPDATE tasks SET status = ?, task_type = ?, prompt = ?, aspect = ?, speed = ?, version = ?,
                    created_at = ?, completed_at = ?, n_results = ?, error_code = ?, error_message = ?,
                    api_code = ?, raw = ?, last_polled = ?, last_ok = ?, next_due = ?,
-                   consecutive_errors = 0, last_error = NULL,
+                   consecutive_errors = 0, error_since = NULL, last_error = NULL,
                    final_seen_at = CASE WHEN ? THEN coalesce(final_seen_at, ?) ELSE NULL END
                    WHERE task_id = ?""",
                 (
@@ -371,16 +366,15 @@ class Store:
             new = Status.ERROR
         db.execute(
             """UPDATE tasks SET status = ?, api_code = ?, last_polled = ?, next_due = ?,
-               consecutive_errors = consecutive_errors + 1, last_error = ? WHERE task_id = ?""",
-            (new.value, fetch.api_code or fetch.http_status, now, due, fetch.message, fetch.task_id),
+               consecutive_errors = consecutive_errors + 1, error_since = coalesce(error_since, ?),
+               last_error = ? WHERE task_id = ?""",
+            (new.value, fetch.api_code or fetch.http_status, now, due, now, fetch.message, fetch.task_id),
         )
         return new
 
     def set_due(self, due: dict[str, float]) -> None:
         with self._write() as db:
-            db.executemany(
-                "UPDATE tasks SET next_due = ? WHERE task_id = ?", [(v, k) for k, v in due.items()]
-            )
+            db.executemany("UPDATE tasks SET next_due = ? WHERE task_id = ?", [(v, k) for k, v in due.items()])
 
     def mark_saved(self, task_id: str, when: float | None = None) -> None:
         with self._write() as db:

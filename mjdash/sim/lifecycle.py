@@ -114,10 +114,11 @@ def make_task(
     duration: float | None = None,
     outcome: int | None = None,
     task_id: str | None = None,
+    speed: str | None = None,
 ) -> SimTask:
     """A random but plausible task created ``age`` seconds before ``now``."""
     task_type = task_type or rng.choices(TASK_TYPES, weights=(6, 2, 2, 1, 1))[0]
-    speed = rng.choices(("fast", "relaxed", "turbo"), weights=(6, 3, 1))[0]
+    speed = speed or rng.choices(("fast", "relaxed", "turbo"), weights=(6, 3, 1))[0]
     if duration is None:
         base = {"turbo": 25.0, "fast": 60.0, "relaxed": 240.0}[speed]
         duration = max(8.0, rng.lognormvariate(0, 0.35) * base)
@@ -175,9 +176,7 @@ def demo_batch(rng: random.Random, now: float, count: int, failure_rate: float =
             task = make_task(rng, now, age=rng.uniform(600, 3000), failure_rate=failure_rate)
         elif phase in (1, 2, 3):  # finishing within the next minute or two
             duration = rng.uniform(20, 90)
-            task = make_task(
-                rng, now, age=rng.uniform(0, duration), duration=duration, failure_rate=failure_rate
-            )
+            task = make_task(rng, now, age=rng.uniform(0, duration), duration=duration, failure_rate=failure_rate)
         elif phase == 4:  # relaxed, still several minutes to go
             task = make_task(
                 rng, now, age=rng.uniform(0, 60), duration=rng.uniform(180, 420), failure_rate=failure_rate

@@ -256,9 +256,7 @@ def _fault_answer(fault: Fault) -> tuple[int, dict[str, str], bytes] | None:
             {"Retry-After": str(int(fault.arg or 1))},
         )
     if kind == "html":
-        page = (
-            b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
-        )
+        page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
         return 502, {"Content-Type": "text/html"}, page
     if kind == "malformed":
         return 200, {"Content-Type": "application/json"}, b'{"code": 200, "msg": "success", "data": {"taskId'

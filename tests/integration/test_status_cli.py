@@ -34,9 +34,7 @@ def test_status_json_in_order_including_failures(sim: Simulator) -> None:
     failed = sim.add_task(age=100, duration=40, outcome=2)
     running = sim.add_task(age=1, duration=500)
     unknown = "ffffffffffffffffffffffffffffffff"
-    result = run_cli(
-        "status", "--json", running.task_id, unknown, done.task_id, failed.task_id, env=_env(sim)
-    )
+    result = run_cli("status", "--json", running.task_id, unknown, done.task_id, failed.task_id, env=_env(sim))
     assert result.returncode == 1, result.stderr
     data = json.loads(result.stdout)
     assert [d["task_id"] for d in data] == [running.task_id, unknown, done.task_id, failed.task_id]
@@ -107,7 +105,5 @@ def test_status_does_not_import_textual_or_pillow(sim: Simulator) -> None:
         "heavy = ('textual', 'textual_image', 'PIL');"
         "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
     )
-    r = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env={**_env(sim)}, timeout=30
-    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**_env(sim)}, timeout=30)
     assert "LOADED []" in r.stdout, r.stdout + r.stderr

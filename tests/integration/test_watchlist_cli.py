@@ -41,9 +41,7 @@ def test_add_from_stdin_free_text(tmp_path: Path) -> None:
     listed = json.loads(run_cli("ls", "--json", env=_env(db)).stdout)
     assert [t["task_id"] for t in listed] == ["aaaa1111", "bbbb2222", "cccc3333"]
     assert listed[0]["batch"] == "night" and listed[2]["batch"] is None
-    assert {"task_id", "batch", "status", "added_at", "prompt", "params", "result_urls", "api_code"} <= set(
-        listed[0]
-    )
+    assert {"task_id", "batch", "status", "added_at", "prompt", "params", "result_urls", "api_code"} <= set(listed[0])
 
 
 def test_ls_rm_export(tmp_path: Path) -> None:

@@ -73,9 +73,7 @@ def test_explanations_are_human() -> None:
 
 
 def test_success_and_unknown_id() -> None:
-    ok = interpret(
-        "t1", _response(200, {"code": 200, "msg": "success", "data": {"taskId": "t1", "successFlag": 0}})
-    )
+    ok = interpret("t1", _response(200, {"code": 200, "msg": "success", "data": {"taskId": "t1", "successFlag": 0}}))
     assert ok.ok and ok.task is not None and ok.task.status is Status.GENERATING
     missing = interpret("t1", _response(200, {"code": 422, "msg": "recordInfo is null", "data": None}))
     assert missing.outcome is Outcome.NOT_FOUND and missing.status is Status.NOT_FOUND

@@ -18,9 +18,7 @@ def test_precedence_defaults_file_env_flags(tmp_path: Path) -> None:
     assert s.warnings == ()
     s = load_settings({"KIE_API_KEY": "env-key", "MJDASH_BASE_URL": "http://env.example"}, config_path=cfg)
     assert s.api_key.reveal() == "env-key" and s.base_url == "http://env.example"
-    s = load_settings(
-        {"MJDASH_BASE_URL": "http://env.example"}, config_path=cfg, base_url="http://flag.example"
-    )
+    s = load_settings({"MJDASH_BASE_URL": "http://env.example"}, config_path=cfg, base_url="http://flag.example")
     assert s.base_url == "http://flag.example"
     assert "file-key" not in repr(s)
 

@@ -1,0 +1,161 @@
+"""``mjdash wait``: poll the given tasks with the refresh engine until every one is final.
+
+Exit 0 when all succeeded, 1 when any failed or could not be fetched for good, 124 on timeout, 130 on Ctrl-C —
+in every case after saving what it learned (the engine writes every answer through the store).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from collections import Counter
+from typing import TextIO
+
+from mjdash.commands.common import STATUS_MARK, UsageError, err, make_client, valid_ids
+from mjdash.config import Settings
+from mjdash.core.model import Status
+from mjdash.core.outcomes import Outcome
+from mjdash.core.poller import Event, Mode, Poller, RoundFinished, StateChanged, TaskChanged, TaskErrored
+from mjdash.core.store import Store
+from mjdash.core.text import safe
+from mjdash.core.timefmt import duration
+
+EXIT_TIMEOUT, EXIT_INTERRUPTED = 124, 130
+BAR = 30
+
+
+class Progress:
+    """One line per change (pipes), or a redrawn progress bar with counts and ETA (terminals)."""
+
+    def __init__(self, out: TextIO, tty: bool, store: Store, scope: list[str]) -> None:
+        self.out, self.tty, self.store, self.scope = out, tty, store, scope
+        self.started = time.monotonic()
+        self.eta: float | None = None
+        self.note = ""
+
+    def counts(self) -> Counter[Status]:
+        return Counter(r.status for r in self.store.rows(ids=self.scope))
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, TaskChanged):
+            c = event.change
+            detail = c.row.error_message or ""
+            line = f"{c.task_id}  {STATUS_MARK[c.old]} → {STATUS_MARK[c.new]}  {detail}".rstrip()
+            self._line(safe(line))
+        elif isinstance(event, TaskErrored) and (event.gave_up or not event.fetch.outcome.transient):
+            suffix = " (giving up)" if event.gave_up else ""
+            self._line(safe(f"{event.fetch.task_id}  {event.fetch.message}{suffix}"))
+        elif isinstance(event, StateChanged) and event.state.mode in (Mode.RATE_LIMITED, Mode.OFFLINE, Mode.BLOCKED):
+            self.note = event.state.describe(time.time())
+            self._line(safe(f"engine: {self.note} ({event.state.message or ''})"))
+        elif isinstance(event, StateChanged) and event.state.mode is Mode.POLLING:
+            self.note = ""
+        elif isinstance(event, RoundFinished):
+            self.eta = event.eta
+            if self.tty:
+                self._bar(event)
+
+    def _line(self, text: str) -> None:
+        if self.tty:
+            self.out.write("\r\x1b[2K")
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def _bar(self, event: RoundFinished) -> None:
+        total = max(1, event.total)
+        filled = round(BAR * event.done / total)
+        counts = self.counts()
+        parts = " ".join(f"{s.value}:{n}" for s, n in sorted(counts.items()))
+        eta = f" eta {duration(event.eta)}" if event.eta else ""
+        note = f" — {self.note}" if self.note else ""
+        self.out.write(f"\r\x1b[2K[{'#' * filled}{'.' * (BAR - filled)}] {event.done}/{event.total} {parts}{eta}{note}")
+        self.out.flush()
+
+
+async def _wait(
+    settings: Settings,
+    store: Store,
+    scope: list[str],
+    timeout: float | None,
+    progress: Progress,
+    rate: float,
+    concurrency: int,
+) -> int:
+    async with make_client(settings) as client:
+        poller = Poller(
+            client,
+            store,
+            rate=rate,
+            concurrency=concurrency,
+            scope=scope,
+            on_event=progress,
+            stop_on=[Outcome.UNAUTHORIZED, Outcome.NO_CREDITS],
+        )
+        run = asyncio.ensure_future(poller.run(until_done=True))
+        try:
+            await asyncio.wait_for(asyncio.shield(run), timeout)
+        except TimeoutError:
+            poller.stop()
+            await run
+            return EXIT_TIMEOUT
+        except asyncio.CancelledError:
+            poller.stop()
+            await run
+            raise
+        if poller.fatal is not None:
+            err(poller.fatal.message)
+            return 1
+    return -1
+
+
+def run(
+    settings: Settings,
+    raw_ids: list[str],
+    batch: str | None,
+    timeout: float | None,
+    rate: float | None,
+    concurrency: int | None,
+    out: TextIO = sys.stdout,
+) -> int:
+    if timeout is not None and timeout <= 0:
+        raise UsageError("--timeout must be greater than 0")
+    task_ids = valid_ids(raw_ids) if raw_ids else []
+    if not task_ids and batch is None:
+        raise UsageError("give task IDs or --batch NAME")
+    with Store(settings.db_path) as store:
+        if task_ids:
+            store.add(task_ids, batch=batch)
+        scope = task_ids or [r.task_id for r in store.rows(batch=batch)]
+        if not scope:
+            raise UsageError(f"no tasks in batch {batch!r}")
+        progress = Progress(out, out.isatty(), store, scope)
+        loop = asyncio.new_event_loop()
+        main = loop.create_task(
+            _wait(settings, store, scope, timeout, progress, rate or settings.rate, concurrency or settings.concurrency)
+        )
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGINT, main.cancel)
+        try:
+            code = loop.run_until_complete(main)
+        except asyncio.CancelledError:
+            code = EXIT_INTERRUPTED
+        finally:
+            loop.close()
+        if progress.tty:
+            out.write("\n")
+        rows = store.rows(ids=scope)
+    counts = Counter(r.status for r in rows)
+    summary = ", ".join(f"{n} {s.value}" for s, n in sorted(counts.items()))
+    if code == EXIT_TIMEOUT:
+        err(f"timed out with tasks still running ({summary}) — run mjdash wait again to go on")
+        return code
+    if code == EXIT_INTERRUPTED:
+        err(f"interrupted ({summary}); what was learned is saved")
+        return code
+    if code >= 0:
+        return code
+    out.write(f"all {len(rows)} final: {summary}\n")
+    return 0 if all(r.status is Status.SUCCESS for r in rows) else 1

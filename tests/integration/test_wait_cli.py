@@ -1,0 +1,82 @@
+"""``mjdash wait`` end to end against the simulator."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from mjdash.core.model import Status
+from mjdash.core.store import Store
+from mjdash.sim.server import Simulator
+from tests.conftest import ROOT, SIM_KEY, run_cli
+
+
+def _env(sim: Simulator, db: Path) -> dict[str, str]:
+    return {"MJDASH_BASE_URL": sim.url, "KIE_API_KEY": SIM_KEY, "MJDASH_DB": str(db)}
+
+
+def test_wait_until_all_succeed_then_nothing_more_is_asked(sim: Simulator, tmp_path: Path) -> None:
+    db = tmp_path / "w.db"
+    done = sim.add_task(age=100, duration=40, outcome=1)
+    soon = sim.add_task(age=59, duration=60, outcome=1, speed="fast")  # finishes about a second from now
+    r = run_cli("wait", "--rate", "20", done.task_id, soon.task_id, env=_env(sim, db))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"{soon.task_id}  … generating → ✔ success" in r.stdout
+    assert "all 2 final: 2 success" in r.stdout
+    asked = dict(sim.stats.by_task)
+    again = run_cli("wait", done.task_id, soon.task_id, env=_env(sim, db))
+    assert again.returncode == 0 and dict(sim.stats.by_task) == asked  # final in the store: not requested
+
+
+def test_wait_exit_1_when_any_failed(sim: Simulator, tmp_path: Path) -> None:
+    ok = sim.add_task(age=100, duration=40, outcome=1)
+    bad = sim.add_task(age=100, duration=40, outcome=3)
+    r = run_cli("wait", ok.task_id, bad.task_id, env=_env(sim, tmp_path / "w.db"))
+    assert r.returncode == 1 and "1 generation_failed, 1 success" in r.stdout
+
+
+def test_wait_timeout_is_124_and_saves(sim: Simulator, tmp_path: Path) -> None:
+    db = tmp_path / "w.db"
+    slow = sim.add_task(age=0, duration=10_000)
+    r = run_cli("wait", "--timeout", "1", slow.task_id, env=_env(sim, db))
+    assert r.returncode == 124 and "timed out" in r.stderr
+    with Store(db) as store:
+        row = store.row(slow.task_id)
+    assert row is not None and row.status is Status.GENERATING and row.last_polled is not None
+
+
+def test_wait_bad_key_ends_with_one_line(sim: Simulator, tmp_path: Path) -> None:
+    task = sim.add_task(age=0, duration=10_000)
+    env = {**_env(sim, tmp_path / "w.db"), "KIE_API_KEY": "wrong"}
+    r = run_cli("wait", task.task_id, env=env)
+    assert r.returncode == 1 and "API key was rejected" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_wait_ctrl_c_is_130_and_saves(sim: Simulator, tmp_path: Path) -> None:
+    db = tmp_path / "w.db"
+    slow = sim.add_task(age=0, duration=10_000)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mjdash", "wait", slow.task_id],
+        cwd=ROOT,
+        env={**os.environ, **_env(sim, db)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert "generating" in proc.stdout.readline()  # it has polled once
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    with Store(db) as store:
+        assert store.row(slow.task_id).status is Status.GENERATING  # type: ignore[union-attr]
+
+
+def test_wait_usage(tmp_path: Path) -> None:
+    env = {"KIE_API_KEY": "k", "MJDASH_DB": str(tmp_path / "w.db")}
+    assert run_cli("wait", env=env).returncode == 2
+    assert run_cli("wait", "--batch", "none", env=env).returncode == 2
+    assert run_cli("wait", "bad id", env=env).returncode == 2

@@ -1,0 +1,283 @@
+"""The refresh engine against a scripted API on a fake clock: no sockets, no sleeping."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from mjdash.core.clock import FakeClock, TokenBucket
+from mjdash.core.model import Status, parse_record
+from mjdash.core.outcomes import Fetch, Outcome
+from mjdash.core.poller import Mode, Poller, RoundFinished, StateChanged, TaskChanged, TaskErrored
+from mjdash.core.schedule import AdaptivePolicy, Durations, NaivePolicy, Tracked, finished_by
+from mjdash.core.store import Store
+
+
+@dataclass
+class FakeTask:
+    created: float
+    duration: float
+    flag: int = 1
+    speed: str = "fast"
+
+
+@dataclass
+class FakeApi:
+    """Answers like kie.ai would, on the fake clock; scripted outages by call number."""
+
+    clock: FakeClock
+    tasks: dict[str, FakeTask] = field(default_factory=dict)
+    calls: list[tuple[float, str]] = field(default_factory=list)
+    outage: dict[int, Fetch] = field(default_factory=dict)  # call index -> answer
+    inflight: int = 0
+    max_inflight: int = 0
+    inflight_ids: set[str] = field(default_factory=set)
+    duplicate_inflight: bool = False
+
+    async def fetch_once(self, task_id: str) -> Fetch:
+        index = len(self.calls)
+        self.calls.append((self.clock.now(), task_id))
+        if task_id in self.inflight_ids:
+            self.duplicate_inflight = True
+        self.inflight_ids.add(task_id)
+        self.inflight += 1
+        self.max_inflight = max(self.max_inflight, self.inflight)
+        try:
+            await self.clock.sleep(0.05)
+            if index in self.outage:
+                return self.outage[index]
+            task = self.tasks.get(task_id)
+            if task is None:
+                return Fetch(task_id, Outcome.NOT_FOUND, api_code=422)
+            now = self.clock.now()
+            done = now >= task.created + task.duration
+            data = {
+                "taskId": task_id,
+                "successFlag": task.flag if done else 0,
+                "createTime": int(task.created * 1000),
+                "completeTime": int((task.created + task.duration) * 1000) if done else None,
+                "paramJson": f'{{"prompt": "p", "speed": "{task.speed}"}}',
+                "taskType": "mj_txt2img",
+            }
+            return Fetch(task_id, Outcome.OK, task=parse_record(data), api_code=200, raw=data)
+        finally:
+            self.inflight -= 1
+            self.inflight_ids.discard(task_id)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: FakeClock) -> Store:
+    with Store(tmp_path / "w.db", clock=clock.now) as s:
+        yield s  # type: ignore[misc]
+
+
+def _engine(api: FakeApi, store: Store, clock: FakeClock, events: list, **kw: object) -> Poller:  # type: ignore[type-arg]
+    return Poller(api, store, clock=clock, on_event=events.append, **kw)  # type: ignore[arg-type]
+
+
+async def _run_for(poller: Poller, clock: FakeClock, seconds: float) -> None:
+    """Run the engine for ``seconds`` of fake time."""
+    watcher = asyncio.ensure_future(_stop_at(poller, clock, clock.now() + seconds))
+    await poller.run()
+    watcher.cancel()
+
+
+async def _stop_at(poller: Poller, clock: FakeClock, end: float) -> None:
+    while clock.now() < end:
+        await asyncio.sleep(0)
+    poller.stop()
+
+
+async def test_polls_until_final_and_never_again(clock: FakeClock, store: Store) -> None:
+    api = FakeApi(clock)
+    now = clock.now()
+    api.tasks = {"a": FakeTask(now, 20), "b": FakeTask(now, 50, flag=2), "done": FakeTask(now - 500, 30)}
+    store.add(["a", "b", "done"])
+    events: list = []  # type: ignore[type-arg]
+    # "done" is already final in the store: it must not be requested again.
+    await Poller(api, store, clock=clock, scope=["done"]).run(until_done=True)
+    assert store.row("done").status is Status.SUCCESS  # type: ignore[union-attr]
+    api.calls.clear()
+    engine = _engine(api, store, clock, events)
+    await engine.run(until_done=True)
+    assert "done" not in {tid for _, tid in api.calls}
+    changes = [(e.change.task_id, e.change.new) for e in events if isinstance(e, TaskChanged)]
+    assert ("a", Status.SUCCESS) in changes and ("b", Status.FAILED) in changes
+    assert store.row("a").status is Status.SUCCESS  # type: ignore[union-attr]
+    calls_after = len(api.calls)
+    await _engine(api, store, clock, []).run(until_done=True)
+    assert len(api.calls) == calls_after  # everything final: nothing asked
+
+
+async def test_rate_and_concurrency_caps_and_no_duplicate_inflight(clock: FakeClock, store: Store) -> None:
+    api = FakeApi(clock)
+    now = clock.now()
+    ids = [f"t{i:03d}" for i in range(200)]
+    for tid in ids:
+        api.tasks[tid] = FakeTask(now - 1000, 10_000)  # long overdue: always worth asking
+    store.add(ids)
+    engine = _engine(api, store, clock, [], rate=5, concurrency=3)
+    await _run_for(engine, clock, 60)
+    times = [t for t, _ in api.calls]
+    assert api.max_inflight <= 3 and not api.duplicate_inflight
+    for start in range(int(now) + 5, int(now) + 55, 5):  # any 10 s window: at most rate·10 + burst
+        assert sum(start <= t < start + 10 for t in times) <= 5 * 10 + 4
+    assert len(times) >= 5 * 60 * 0.8  # and it does use the budget
+
+
+async def test_adaptive_order_young_tasks_wait_overdue_first(clock: FakeClock, store: Store) -> None:
+    api = FakeApi(clock)
+    now = clock.now()
+    api.tasks = {"young": FakeTask(now, 600, speed="relaxed"), "overdue": FakeTask(now - 400, 900, speed="relaxed")}
+    store.add(["young", "overdue"])
+    engine = _engine(api, store, clock, [], rate=1)
+    await _run_for(engine, clock, 100)
+    young = [t for t, tid in api.calls if tid == "young"]
+    overdue = [t for t, tid in api.calls if tid == "overdue"]
+    # While young (under ~0.38 of its expected 300 s) it is looked at only every 0.1·E = 30 s.
+    assert len(young) <= 4 and all(b - a >= 29 for a, b in itertools.pairwise(young))
+    assert len(overdue) > 5 * len(young)
+
+
+async def test_rate_limit_pauses_everything_and_resumes(clock: FakeClock, store: Store) -> None:
+    api = FakeApi(clock)
+    now = clock.now()
+    ids = [f"t{i}" for i in range(20)]
+    for tid in ids:
+        api.tasks[tid] = FakeTask(now - 1000, 5000)
+    api.outage = {3: Fetch("t3", Outcome.RATE_LIMITED, api_code=429, http_status=429, retry_after=12.0)}
+    store.add(ids)
+    events: list = []  # type: ignore[type-arg]
+    engine = _engine(api, store, clock, events, rate=4, concurrency=1)
+    await _run_for(engine, clock, 40)
+    limited_at = api.calls[3][0]
+    later = [t for t, _ in api.calls[4:]]
+    assert later and min(later) >= limited_at + 12  # nothing before Retry-After elapsed
+    assert min(later) <= limited_at + 12 + 1.5  # and it resumed by itself promptly
+    modes = [e.state.mode for e in events if isinstance(e, StateChanged)]
+    assert Mode.RATE_LIMITED in modes and modes[modes.index(Mode.RATE_LIMITED) + 1] is Mode.POLLING
+    limited = next(e.state for e in events if isinstance(e, StateChanged) and e.state.mode is Mode.RATE_LIMITED)
+    assert limited.describe(limited_at) == "rate limited — resuming in 12 s"
+
+
+async def test_offline_then_back(clock: FakeClock, store: Store) -> None:
+    api = FakeApi(clock)
+    now = clock.now()
+    api.tasks = {"a": FakeTask(now - 1000, 5000)}
+    api.outage = {i: Fetch("a", Outcome.NETWORK, excerpt="ConnectError") for i in range(6)}
+    store.add(["a"])
+    events: list = []  # type: ignore[type-arg]
+    engine = _engine(api, store, clock, events, rate=10)
+    await _run_for(engine, clock, 120)
+    modes = [e.state.mode for e in events if isinstance(e, StateChanged)]
+    assert Mode.OFFLINE in modes and modes[-2] in (Mode.POLLING, Mode.IDLE)  # last is STOPPED
+    assert len(api.calls) > 7  # it kept probing and came back
+    row = store.row("a")
+    assert row is not None and row.status is Status.GENERATING and row.last_error is None
+
+
+async def test_unknown_task_backs_off_and_gives_up(clock: FakeClock, store: Store) -> None:
+    api = FakeApi(clock)
+    store.add(["ghost"])
+    events: list = []  # type: ignore[type-arg]
+    policy = AdaptivePolicy(error_base=10, error_max=80, give_up_after=300)
+    engine = _engine(api, store, clock, events, rate=10, policy=policy)
+    await engine.run(until_done=True)
+    times = [t for t, _ in api.calls]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert gaps[:4] == pytest.approx([10, 20, 40, 80], abs=1.5)
+    assert times[-1] - times[0] >= 300
+    assert any(isinstance(e, TaskErrored) and e.gave_up for e in events)
+    assert store.row("ghost").status is Status.NOT_FOUND  # type: ignore[union-attr]
+
+
+async def test_force_refresh_polls_final_tasks_once(clock: FakeClock, store: Store) -> None:
+    api = FakeApi(clock)
+    api.tasks = {"done": FakeTask(clock.now() - 500, 30)}
+    store.add(["done"])
+    await _engine(api, store, clock, []).run(until_done=True)
+    assert len(api.calls) == 1
+    engine = _engine(api, store, clock, [])
+    assert engine.force(["done"]) == 1
+    await engine.run(until_done=True)
+    assert len(api.calls) == 2
+
+
+async def test_pause_stops_requests(clock: FakeClock, store: Store) -> None:
+    api = FakeApi(clock)
+    api.tasks = {"a": FakeTask(clock.now() - 1000, 5000)}
+    store.add(["a"])
+    events: list = []  # type: ignore[type-arg]
+    engine = _engine(api, store, clock, events, rate=10)
+    engine.pause()
+    await _run_for(engine, clock, 30)
+    assert api.calls == [] and engine.state.mode is Mode.STOPPED
+    assert any(isinstance(e, StateChanged) and e.state.mode is Mode.PAUSED for e in events)
+
+
+async def test_fatal_outcome_stops_a_wait(clock: FakeClock, store: Store) -> None:
+    api = FakeApi(clock)
+    api.tasks = {"a": FakeTask(clock.now(), 50)}
+    api.outage = {0: Fetch("a", Outcome.UNAUTHORIZED, api_code=401)}
+    store.add(["a"])
+    engine = _engine(api, store, clock, [], stop_on=[Outcome.UNAUTHORIZED])
+    await engine.run(until_done=True)
+    assert engine.fatal is not None and engine.fatal.outcome is Outcome.UNAUTHORIZED
+
+
+async def test_rounds_report_progress_and_eta(clock: FakeClock, store: Store) -> None:
+    api = FakeApi(clock)
+    now = clock.now()
+    api.tasks = {"a": FakeTask(now, 30), "b": FakeTask(now - 100, 10)}
+    store.add(["a", "b"])
+    events: list = []  # type: ignore[type-arg]
+    await _engine(api, store, clock, events).run(until_done=True)
+    rounds = [e for e in events if isinstance(e, RoundFinished)]
+    assert rounds[0].total == 2 and rounds[-1].done == 2 and rounds[-1].pending == 0
+    assert any(r.eta is not None and 0 < r.eta <= 60 for r in rounds)
+
+
+def test_token_bucket() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(2.0, clock, burst=1)
+
+    async def take(n: int) -> None:
+        for _ in range(n):
+            await bucket.acquire()
+
+    asyncio.run(take(11))
+    assert clock.slept == pytest.approx(5.0)
+
+
+def test_durations_learn_and_defaults() -> None:
+    d = Durations()
+    assert d.expected("mj_txt2img", "fast") == 60 and d.expected("mj_txt2img", "relaxed") == 300
+    assert d.expected("mj_video", "fast") == 120
+    for s in (40, 42, 44):
+        d.learn("mj_txt2img", "Fast", s)
+    assert d.expected("mj_txt2img", "fast") == 42
+    assert d.expected("mj_img2img", "fast") == 42  # same speed, other type
+
+
+def test_priority_prefers_likely_changes() -> None:
+    policy = AdaptivePolicy()
+    now = 10_000.0
+    fresh = Tracked("fresh", Status.GENERATING, now, created_at=now - 5, speed="fast", last_polled=now - 3)
+    due = Tracked("due", Status.GENERATING, now, created_at=now - 65, speed="fast", last_polled=now - 10)
+    stale = Tracked("stale", Status.GENERATING, now, created_at=now - 300, speed="fast", last_polled=now - 120)
+    assert policy.priority(stale, now) > policy.priority(due, now)  # left alone long: not starved
+    just_added = Tracked("just_added", Status.UNKNOWN, now - 1)
+    added_long_ago = Tracked("long_ago", Status.UNKNOWN, now - 600)
+    order = sorted([fresh, due, just_added, added_long_ago], key=lambda t: policy.priority(t, now), reverse=True)
+    assert [t.task_id for t in order] == ["long_ago", "due", "fresh", "just_added"]
+    assert finished_by(1.0) == 0.5
+    assert NaivePolicy().after_poll(fresh, now) == now
