@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--json", action="store_true", help="a JSON array of objects")
     ls.add_argument("--status", metavar="S[,S…]", help="only these states (or 'final')")
     ls.add_argument("--batch", metavar="NAME", help="only this batch")
+    ls.add_argument("--expiring", action="store_true", help="only unsaved results that expire within 48 hours")
     _common(ls, top=False)
 
     export = sub.add_parser("export", help="everything known per task, as CSV or JSON")
@@ -88,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
     wait.add_argument("--rate", type=float, metavar="R", help="requests per second (default 2)")
     wait.add_argument("--concurrency", type=int, metavar="C", help="requests in flight (default 4)")
     _common(wait, top=False, request_timeout=False)
+
+    download = sub.add_parser("download", help="save finished tasks' result files to a folder")
+    download.add_argument("task_ids", nargs="*", metavar="ID")
+    download.add_argument("--batch", metavar="NAME", help="every task of this batch")
+    download.add_argument("--all", action="store_true", help="every task in the watchlist")
+    download.add_argument("--out", required=True, metavar="DIR", help="folder to save into (<taskId>_<n>.<ext>)")
+    _common(download, top=False)
 
     from mjdash.commands import sim as sim_command
 
@@ -139,11 +147,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "rm":
             return watchlist.rm(settings, args.task_ids, args.batch, args.finished)
         if args.command == "ls":
-            return watchlist.ls(settings, args.json, args.status, args.batch, sys.stdout)
+            return watchlist.ls(settings, args.json, args.status, args.batch, sys.stdout, args.expiring)
         if args.command == "wait":
             from mjdash.commands import wait as wait_command
 
             return wait_command.run(settings, args.task_ids, args.batch, args.wait_timeout, args.rate, args.concurrency)
+        if args.command == "download":
+            from mjdash.commands import download as download_command
+
+            return download_command.run(settings, args.task_ids, args.batch, args.all, args.out)
         if args.command == "export":
             return watchlist.export(settings, args.format, args.out, args.batch, args.status)
     except (UsageError, ConfigError) as exc:

@@ -10,6 +10,9 @@ Config file (TOML), by default ``<user config dir>/mjdash/config.toml``::
     retry_seconds = 8          # total time one request may spend retrying
     rate = 2.0                 # requests per second (the poller)
     concurrency = 4            # requests in flight (the poller)
+    expiry_days = 14           # kie.ai keeps result files about this long
+    image_max_mb = 40          # largest image body accepted
+    cache_max_mb = 512         # image cache size bound
 """
 
 from __future__ import annotations
@@ -60,6 +63,9 @@ class Settings:
     retry_seconds: float = 8.0
     rate: float = 2.0
     concurrency: int = 4
+    expiry_days: float = 14.0
+    image_max_mb: int = 40
+    cache_max_mb: int = 512
     warnings: tuple[str, ...] = ()
 
     @property
@@ -82,6 +88,9 @@ _FILE_KEYS: dict[str, type] = {
     "retry_seconds": float,
     "rate": float,
     "concurrency": int,
+    "expiry_days": float,
+    "image_max_mb": int,
+    "cache_max_mb": int,
 }
 
 
@@ -144,7 +153,17 @@ def load_settings(
         settings = replace(settings, api_key=Secret(values["api_key"].strip()))
     file_overrides: dict[str, Any] = {
         k: values[k]
-        for k in ("base_url", "timeout", "retry_attempts", "retry_seconds", "rate", "concurrency")
+        for k in (
+            "base_url",
+            "timeout",
+            "retry_attempts",
+            "retry_seconds",
+            "rate",
+            "concurrency",
+            "expiry_days",
+            "image_max_mb",
+            "cache_max_mb",
+        )
         if k in values
     }
     if "db" in values:

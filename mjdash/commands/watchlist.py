@@ -143,7 +143,24 @@ def _records(store: Store, batch: str | None, statuses: set[Status] | None) -> I
         yield row, task
 
 
-def row_json(row: TaskRow, task: Task) -> dict[str, Any]:
+def expires_at(row: TaskRow, expiry_days: float) -> float | None:
+    """When the task's result files are expected to disappear from kie.ai (success tasks only)."""
+    if row.status is not Status.SUCCESS or row.completed_at is None:
+        return None
+    return row.completed_at + expiry_days * 86_400
+
+
+def expiring(rows: list[TaskRow], now: float, expiry_days: float, within: float = 48 * 3600) -> list[TaskRow]:
+    """Unsaved tasks whose results expire within ``within`` seconds (and have not expired yet)."""
+    out = []
+    for row in rows:
+        when = expires_at(row, expiry_days)
+        if when is not None and row.saved_at is None and now < when <= now + within:
+            out.append(row)
+    return out
+
+
+def row_json(row: TaskRow, task: Task, expiry_days: float = 14.0) -> dict[str, Any]:
     """One watched task as JSON: the watchlist fields plus those of ``status --json``."""
     data: dict[str, Any] = {
         "task_id": row.task_id,
@@ -158,17 +175,25 @@ def row_json(row: TaskRow, task: Task) -> dict[str, Any]:
     data["error_message"] = data["error_message"] or row.last_error
     data["last_polled"] = iso(to_datetime(row.last_polled))
     data["last_error"] = row.last_error
+    data["expires_at"] = iso(to_datetime(expires_at(row, expiry_days)))
+    data["saved"] = row.saved_at is not None
     return data
 
 
-def ls(settings: Settings, as_json: bool, status: str | None, batch: str | None, out: TextIO) -> int:
+def ls(
+    settings: Settings, as_json: bool, status: str | None, batch: str | None, out: TextIO, only_expiring: bool = False
+) -> int:
     statuses = parse_statuses(status)
-    with open_store(settings) as store:
-        if as_json:
-            out.write(safe_json_array([row_json(r, t) for r, t in _records(store, batch, statuses)]) + "\n")
-            return EXIT_OK
-        rows = store.rows(batch=batch, statuses=statuses)
     now = datetime.now(UTC)
+    with open_store(settings) as store:
+        rows = store.rows(batch=batch, statuses=statuses)
+        if only_expiring:
+            rows = expiring(rows, now.timestamp(), settings.expiry_days)
+        if as_json:
+            wanted = {r.task_id for r in rows}
+            records = [(r, t) for r, t in _records(store, batch, statuses) if r.task_id in wanted]
+            out.write(safe_json_array([row_json(r, t, settings.expiry_days) for r, t in records]) + "\n")
+            return EXIT_OK
     out.write(format_table(rows, now))
     return EXIT_OK
 
@@ -213,13 +238,15 @@ CSV_FIELDS = [
     "api_code",
     "last_polled",
     "last_error",
+    "expires_at",
+    "saved",
     "params",
 ]
 
 
-def _csv_rows(records: Iterable[tuple[TaskRow, Task]]) -> Iterator[dict[str, Any]]:
+def _csv_rows(records: Iterable[tuple[TaskRow, Task]], expiry_days: float) -> Iterator[dict[str, Any]]:
     for row, task in records:
-        data = row_json(row, task)
+        data = row_json(row, task, expiry_days)
         data["aspect_ratio"] = task.param("aspectRatio")
         data["speed"] = task.param("speed")
         data["version"] = task.param("version")
@@ -233,12 +260,12 @@ def export(settings: Settings, fmt: str, out_path: str | None, batch: str | None
     with open_store(settings) as store:
         records = list(_records(store, batch, statuses))
     if fmt == "json":
-        text = safe_json_array([row_json(r, t) for r, t in records]) + "\n"
+        text = safe_json_array([row_json(r, t, settings.expiry_days) for r, t in records]) + "\n"
     else:
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(_csv_rows(records))
+        writer.writerows(_csv_rows(records, settings.expiry_days))
         text = buf.getvalue()
     if out_path in (None, "-"):
         sys.stdout.write(text)

@@ -1,0 +1,69 @@
+"""``mjdash download [--batch NAME | --all | ID…] --out DIR``: save finished tasks' results."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from mjdash.commands.common import EXIT_FAILED, EXIT_OK, UsageError, err, valid_ids
+from mjdash.config import Settings
+from mjdash.core.download import download_tasks
+from mjdash.core.imagecache import ImageCache
+from mjdash.core.images import ImageFetcher
+from mjdash.core.model import Task
+from mjdash.core.store import Store
+from mjdash.core.text import safe
+
+BAR = 30
+
+
+def _progress(out: TextIO):  # type: ignore[no-untyped-def]
+    tty = out.isatty()
+
+    def show(done: int, total: int, name: str) -> None:
+        if tty:
+            filled = round(BAR * done / max(1, total))
+            out.write(f"\r\x1b[2K[{'#' * filled}{'.' * (BAR - filled)}] {done}/{total} {name}")
+            if done == total:
+                out.write("\n")
+            out.flush()
+
+    return show
+
+
+def run(
+    settings: Settings, raw_ids: list[str], batch: str | None, everything: bool, out_dir: str, out: TextIO = sys.stdout
+) -> int:
+    if not raw_ids and batch is None and not everything:
+        raise UsageError("say what to download: task IDs, --batch NAME or --all")
+    target = Path(out_dir).expanduser()
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"--out {target} is not a folder")
+    with Store(settings.db_path) as store:
+        rows = store.rows(ids=valid_ids(raw_ids)) if raw_ids else store.rows(batch=batch)
+        if raw_ids:
+            missing = set(valid_ids(raw_ids)) - {r.task_id for r in rows}
+            if missing:
+                raise UsageError(f"not in the watchlist: {', '.join(sorted(missing))} — mjdash add them first")
+        tasks: list[Task] = [t for r in rows if (t := store.task(r.task_id)) is not None]
+        if not tasks:
+            raise UsageError("no tasks to download")
+        cache = ImageCache(settings.cache_dir / "images", settings.cache_max_mb * 1024 * 1024)
+
+        async def go():  # type: ignore[no-untyped-def]
+            async with ImageFetcher(cache, max_bytes=settings.image_max_mb * 1024 * 1024) as fetcher:
+                return await download_tasks(tasks, target, fetcher, store, _progress(out))
+
+        report = asyncio.run(go())
+    for task_id, reasons in report.failed.items():
+        err(f"{task_id}: {'; '.join(reasons)}")
+    out.write(
+        safe(
+            f"saved {report.saved}, already there {report.skipped}, failed {sum(map(len, report.failed.values()))}"
+            f" — in {target}"
+        )
+        + "\n"
+    )
+    return EXIT_OK if report.ok else EXIT_FAILED
