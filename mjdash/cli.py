@@ -19,7 +19,8 @@ examples:
   mjdash ls --status failed                show the failures
   mjdash export --format csv --out all.csv everything known, prompts included
   mjdash sim --port 0                      run the kie.ai simulator
-  mjdash --demo                            the demo on the embedded simulator
+  mjdash                                   the dashboard
+  mjdash --demo                            the dashboard on the embedded simulator
 """
 
 
@@ -44,7 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"mjdash {__version__}")
-    parser.add_argument("--demo", action="store_true", help="run the demo on the embedded simulator")
+    parser.add_argument("--demo", action="store_true", help="open the dashboard on the embedded simulator")
+    parser.add_argument(
+        "--images",
+        choices=("auto", "tgp", "sixel", "halfcell", "none"),
+        default="auto",
+        help="how the dashboard draws thumbnails (default: auto-detect)",
+    )
+    parser.add_argument("--follow", metavar="FILE", help="dashboard: keep adding task IDs appended to FILE")
+    parser.add_argument("--bell", action="store_true", help="dashboard: ring the terminal bell when tasks finish")
     _common(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -116,13 +125,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             from mjdash.commands import sim
 
             return sim.run(args)
-        if args.demo:
-            from mjdash.commands import demo
-
-            return demo.run()
-        if args.command is None:
-            parser.print_help()
-            return EXIT_USAGE
         flags = {
             "timeout": args.timeout,
             "retry_attempts": args.retries,
@@ -132,6 +134,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(config_path=args.config, base_url=args.base_url, db=args.db, **flags)
         for warning in settings.warnings:
             err(f"warning: {warning}")
+        if args.command is None:
+            from pathlib import Path
+
+            from mjdash.ui.factory import run_dashboard
+
+            follow = Path(args.follow).expanduser() if args.follow else None
+            return run_dashboard(settings, images=args.images, demo=args.demo, follow=follow, bell=args.bell)
         if args.command == "status":
             from mjdash.commands import status
 

@@ -1,0 +1,487 @@
+"""The dashboard app and ``make_app``, the one factory the CLI and the tests build it with.
+
+The app owns state and wires the core to the widgets: the refresh engine runs in a worker on this event loop
+and reports events, which pile up and are applied once a second in one batch (rows updated in place, header,
+banner, toasts). Store reads, image fetches and downloads run in workers; widgets only render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import webbrowser
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
+
+from mjdash.config import Settings
+from mjdash.core.clock import Clock
+from mjdash.core.download import download_tasks
+from mjdash.core.follow import FileFollower
+from mjdash.core.ids import extract
+from mjdash.core.images import ImageFetcher, ImageResult
+from mjdash.core.model import Status
+from mjdash.core.poller import EngineState, Event, Fetcher, Mode, Poller, RoundFinished, StateChanged, TaskChanged
+from mjdash.core.store import Store
+from mjdash.core.text import safe
+from mjdash.ui.cells import COLUMN_KEYS, short_id
+from mjdash.ui.screens.dialogs import ALL_BATCHES, AddDialog, BatchPicker, ConfirmDialog, FolderDialog
+from mjdash.ui.screens.help import HelpScreen
+from mjdash.ui.screens.image_view import ImageView
+from mjdash.ui.widgets.detail import DetailPane
+from mjdash.ui.widgets.header import HeaderState, StatusHeader
+from mjdash.ui.widgets.task_table import TaskTable
+
+GROUP_KEYS = {"1": "all", "2": "running", "3": "success", "4": "failed", "5": "problems"}
+WHAT_TO_DO = {
+    Mode.OFFLINE: "kie.ai cannot be reached — showing the last known data; mjdash keeps retrying by itself.",
+    Mode.BLOCKED: "showing the last known data; mjdash checks again every minute and resumes by itself.",
+    Mode.RATE_LIMITED: "kie.ai asked mjdash to slow down — polling resumes by itself.",
+}
+
+
+class MjDashApp(App[str]):
+    CSS_PATH = "app.tcss"
+    TITLE = "mjdash"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("a", "add", "Add"),
+        Binding("x", "remove", "Remove"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("R", "refresh_all", "Refresh all", show=False),
+        Binding("p", "pause", "Pause"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("1", "group('all')", "All", show=False),
+        Binding("2", "group('running')", "Running", show=False),
+        Binding("3", "group('success')", "Succeeded", show=False),
+        Binding("4", "group('failed')", "Failed", show=False),
+        Binding("5", "group('problems')", "Problems", show=False),
+        Binding("b", "batch", "Batch"),
+        Binding("o", "sort_next", "Sort"),
+        Binding("O", "sort_reverse", "Reverse sort", show=False),
+        Binding("z", "maximize_detail", "Zoom"),
+        Binding("v", "view_image", "View image"),
+        Binding("c", "copy('id')", "Copy ID"),
+        Binding("y", "copy('prompt')", "Copy prompt", show=False),
+        Binding("u", "copy('url')", "Copy URL", show=False),
+        Binding("w", "open_url", "Open URL", show=False),
+        Binding("s", "save('task')", "Save"),
+        Binding("S", "save('batch')", "Save batch", show=False),
+    ]
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        client: Fetcher | None,
+        fetcher: ImageFetcher,
+        clock: Clock,
+        image_cls: Any,
+        renderer: str,
+        demo: bool = False,
+        follow: Path | None = None,
+        bell: bool = False,
+        run_engine: bool = True,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.store = store
+        self.client = client
+        self.fetcher = fetcher
+        self.clock = clock
+        self.image_cls = image_cls
+        self.bell_on_finish = bell
+        self.header_state = HeaderState(renderer=renderer, demo=demo)
+        self.follower = FileFollower(follow, store) if follow else None
+        self.poller: Poller | None = None
+        if client is not None and run_engine:
+            self.poller = Poller(
+                client,
+                store,
+                rate=settings.rate,
+                concurrency=settings.concurrency,
+                clock=clock,
+                on_event=self._engine_event,
+            )
+        self._events: list[Event] = []
+        self._thumbs: dict[str, list[ImageResult]] = {}
+        self._sort_index = -1
+        self._last_tick = clock.now()
+
+    # -- layout ------------------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="header")
+        yield Static(id="banner")
+        with Horizontal(id="main"):
+            yield TaskTable(self.clock.now, id="table")
+            yield DetailPane(self.image_cls, id="detail")
+        yield Input(placeholder="filter: text in ID, prompt or error — enter applies, escape clears", id="filter")
+        yield ProgressBar(id="download", show_eta=False)
+        yield Footer()
+
+    @property
+    def table(self) -> TaskTable:
+        return self.query_one(TaskTable)
+
+    @property
+    def detail(self) -> DetailPane:
+        return self.query_one(DetailPane)
+
+    async def on_mount(self) -> None:
+        self.query_one("#banner").display = False
+        self.query_one("#filter").display = False
+        self.query_one("#download").display = False
+        rows = await asyncio.to_thread(self.store.rows)
+        self.table.load(rows)
+        self.table.focus()
+        self._refresh_header()
+        if self.poller is not None:
+            self.run_worker(self.poller.run(), group="engine", exclusive=True, exit_on_error=False)
+        self.set_interval(1.0, self.tick, name="tick")
+
+    # -- the engine -------------------------------------------------------------------------------------------
+    def _engine_event(self, event: Event) -> None:
+        self._events.append(event)
+
+    async def tick(self) -> None:
+        """Once a second: apply what the engine learned in one batch, tick the time columns."""
+        events, self._events = self._events, []
+        changed_ids: set[str] = set()
+        finished: list[TaskChanged] = []
+        for event in events:
+            if isinstance(event, TaskChanged):
+                changed_ids.add(event.change.task_id)
+                old = event.change.old  # first news of an already finished task is not an event
+                if event.change.new.is_final and not old.is_final and old is not Status.UNKNOWN:
+                    finished.append(event)
+            elif isinstance(event, StateChanged):
+                self.header_state.engine = event.state
+                self._banner(event.state)
+            elif isinstance(event, RoundFinished):
+                self.header_state.eta = event.eta
+        if self.follower is not None:
+            result = await asyncio.to_thread(self.follower.poll)
+            if result.added:
+                self.notify(
+                    f"{result.added} new task(s) from {self.follower.path.name}", title="Following", markup=False
+                )
+                changed_ids |= {r.task_id for r in await asyncio.to_thread(self.store.rows)} - set(
+                    self.table.rows_by_id
+                )
+        if self.poller is not None:  # rows polled without a change still get a fresh "checked"
+            since = self._last_tick
+            changed_ids |= {t.task_id for t in self.poller.tasks.values() if (t.last_polled or 0) >= since}
+        self._last_tick = self.clock.now()
+        if changed_ids:
+            rows = await asyncio.to_thread(self.store.rows, ids=sorted(changed_ids))
+            self.table.apply(rows)
+            if self.detail.task_id in changed_ids:
+                self.load_detail(self.detail.task_id, keep_thumbs=True)
+        self.table.tick()
+        self._announce(finished)
+        self._refresh_header()
+
+    def _announce(self, finished: list[TaskChanged]) -> None:
+        if not finished:
+            return
+        if self.bell_on_finish:
+            self.bell()
+        if len(finished) <= 3:
+            for event in finished:
+                change = event.change
+                severity: SeverityLevel = "information" if change.new is Status.SUCCESS else "error"
+                detail = change.row.error_message or (change.row.prompt or "")
+                self.notify(
+                    safe(" ".join(detail.split())[:80]),
+                    markup=False,
+                    title=f"{short_id(change.task_id)} {change.new.value}",
+                    severity=severity,
+                )
+            return
+        counts = Counter(e.change.new.value for e in finished)
+        text = ", ".join(f"{n} {s}" for s, n in counts.most_common())
+        failed = any(e.change.new.is_failure for e in finished)
+        self.notify(text, title=f"{len(finished)} tasks finished", severity="warning" if failed else "information")
+
+    def _banner(self, state: EngineState) -> None:
+        banner = self.query_one("#banner", Static)
+        if state.mode in WHAT_TO_DO:
+            reason = state.message or state.mode.value
+            banner.update(Text(f"⚠ {safe(reason)}\n  {WHAT_TO_DO[state.mode]}"))
+            banner.display = True
+        else:
+            banner.display = False
+
+    def _refresh_header(self) -> None:
+        from mjdash.commands.watchlist import expiring
+
+        rows = list(self.table.rows_by_id.values())
+        state = self.header_state
+        state.counts = Counter(r.status for r in rows)
+        state.total = len(rows)
+        state.done = sum(1 for r in rows if r.status.is_final)
+        now = self.clock.now()
+        state.expiring = len(expiring(rows, now, self.settings.expiry_days))
+        notes = []
+        if self.table.state_group != "all":
+            notes.append(f"showing {self.table.state_group}")
+        if self.table.batch_filter is not None:
+            notes.append(f"batch {safe(self.table.batch_filter)}")
+        if self.table.text_filter:
+            notes.append(f"filter “{safe(self.table.text_filter)}”")
+        state.filter_note = ", ".join(notes)
+        self.query_one(StatusHeader).render_state(state, now)
+
+    # -- the detail pane ----------------------------------------------------------------------------------------
+    @on(DataTable.RowHighlighted)
+    def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self.load_detail(str(event.row_key.value))
+
+    @work(exclusive=True, group="detail")
+    async def load_detail(self, task_id: str, keep_thumbs: bool = False) -> None:
+        task = await asyncio.to_thread(self.store.task, task_id)
+        row = self.table.rows_by_id.get(task_id)
+        if not keep_thumbs:
+            self.detail.task_id = None
+        self.detail.show(task, row, self.clock.now(), self.settings.expiry_days)
+        if task is None or (keep_thumbs and task_id in self._thumbs):
+            return
+        results: list[ImageResult] = []
+        for index, url in enumerate(task.result_urls[:4]):
+            result = await self.fetcher.thumbnail(url)
+            results.append(result)
+            self.detail.set_thumbnail(task_id, index, result)
+        self._thumbs[task_id] = results
+
+    def action_maximize_detail(self) -> None:
+        self.screen.toggle_class("detail-max")
+
+    @work(exclusive=True, group="viewer")
+    async def action_view_image(self) -> None:
+        task_id = self.table.selected_id
+        task = await asyncio.to_thread(self.store.task, task_id) if task_id else None
+        if task is None or not task.result_urls:
+            self.notify("This task has no result images yet.", severity="warning")
+            return
+        size = max(256, min(1600, self.size.width * 10))
+        results = [await self.fetcher.thumbnail(url, size) for url in task.result_urls[:4]]
+        await self.push_screen(ImageView(results, 0, self.image_cls))
+
+    # -- using it ----------------------------------------------------------------------------------------------
+    def action_add(self) -> None:
+        def added(text: str | None) -> None:
+            if text:
+                self._added(text)
+
+        self.push_screen(AddDialog(), added)
+
+    @work(group="store")
+    async def _added(self, text: str) -> None:
+        found = extract(text)
+        result = await asyncio.to_thread(self.store.add, found.ids)
+        rows = await asyncio.to_thread(self.store.rows, ids=found.ids)
+        self.table.apply(rows)
+        if self.poller is not None:
+            self.poller.force(found.ids)
+        message = f"added {result.added}, already present {result.present}, rejected {len(found.rejected)}"
+        if found.rejected:
+            message += f" ({', '.join(repr(r) for r in found.rejected[:3])})"
+        self.notify(
+            safe(message), markup=False, title="Add tasks", severity="warning" if found.rejected else "information"
+        )
+        self._refresh_header()
+
+    def action_remove(self) -> None:
+        task_id = self.table.selected_id
+        if task_id is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._remove([task_id])
+
+        self.push_screen(ConfirmDialog(f"Remove task {task_id} from the watchlist?"), confirmed)
+
+    @work(group="store")
+    async def _remove(self, task_ids: list[str]) -> None:
+        await asyncio.to_thread(self.store.remove, task_ids)
+        self.table.remove_tasks(task_ids)
+        if self.poller is not None:
+            self.poller.force([])  # reloads the watchlist
+        self.notify(f"removed {len(task_ids)} task(s)")
+        self._refresh_header()
+
+    def action_refresh(self) -> None:
+        task_id = self.table.selected_id
+        if self.poller is not None and task_id:
+            self.poller.force([task_id])
+            self.notify(f"refreshing {short_id(task_id)}")
+
+    def action_refresh_all(self) -> None:
+        if self.poller is not None:
+            self.notify(f"refreshing all {self.poller.force(None)} tasks")
+
+    def action_pause(self) -> None:
+        if self.poller is None:
+            return
+        if self.poller.state.mode is Mode.PAUSED:
+            self.poller.resume()
+        else:
+            self.poller.pause()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#filter")
+    def filter_submitted(self, event: Input.Submitted) -> None:
+        self.table.text_filter = event.value.strip()
+        self._refilter()
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.display = False
+        if self.table.text_filter:
+            self.table.text_filter = ""
+            self._refilter()
+        self.table.focus()
+
+    def action_group(self, group: str) -> None:
+        self.table.state_group = group
+        self._refilter()
+
+    def _refilter(self) -> None:
+        self.table.rebuild()
+        self._refresh_header()
+
+    def action_batch(self) -> None:
+        def chosen(name: str | None) -> None:
+            if name is None:
+                return
+            self.table.batch_filter = None if name == ALL_BATCHES else name
+            self._refilter()
+
+        batches = sorted({r.batch for r in self.table.rows_by_id.values() if r.batch})
+        self.push_screen(BatchPicker(batches, self.table.batch_filter), chosen)
+
+    @on(DataTable.HeaderSelected)
+    def header_selected(self, event: DataTable.HeaderSelected) -> None:
+        self.table.sort_by(str(event.column_key.value))
+
+    def action_sort_next(self) -> None:
+        self._sort_index = (self._sort_index + 1) % len(COLUMN_KEYS)
+        self.table.sort_by(COLUMN_KEYS[self._sort_index], reverse=False)
+        self.notify(f"sorted by {COLUMN_KEYS[self._sort_index]}", timeout=2)
+
+    def action_sort_reverse(self) -> None:
+        self.table.sort_by(self.table.sort_column or "state", reverse=not self.table.sort_reverse)
+
+    # -- copy, open, save --------------------------------------------------------------------------------------
+    async def _selected_task(self):  # type: ignore[no-untyped-def]
+        task_id = self.table.selected_id
+        return await asyncio.to_thread(self.store.task, task_id) if task_id else None
+
+    @work(group="clipboard")
+    async def action_copy(self, what: str) -> None:
+        task = await self._selected_task()
+        if task is None:
+            return
+        value = {"id": task.task_id, "prompt": task.prompt or "", "url": (task.result_urls or ("",))[0]}[what]
+        if not value:
+            self.notify(f"This task has no {what}.", severity="warning")
+            return
+        self.copy_to_clipboard(value)  # OSC 52
+        fallback = await asyncio.to_thread(_system_clipboard, value)
+        label = {"id": "task ID", "prompt": "prompt", "url": "URL"}[what]
+        self.notify(f"Copied the {label}{' (also to ' + fallback + ')' if fallback else ''}.", timeout=3)
+
+    @work(group="browser")
+    async def action_open_url(self) -> None:
+        task = await self._selected_task()
+        if task is None or not task.result_urls:
+            self.notify("This task has no result URL yet.", severity="warning")
+            return
+        opened = await asyncio.to_thread(webbrowser.open, task.result_urls[0])
+        self.notify("Opened in the browser." if opened else "No browser found — copy the URL with u.")
+
+    def action_save(self, scope: str) -> None:
+        task_id = self.table.selected_id
+        if task_id is None:
+            return
+        default = str(Path.home() / "Downloads" / "mjdash")
+        title = "Save this task's images to:" if scope == "task" else "Save every task shown to:"
+
+        def chosen(folder: str | None) -> None:
+            if folder:
+                ids = [task_id] if scope == "task" else list(self.table.rows.keys())
+                self._save([str(k.value) if hasattr(k, "value") else str(k) for k in ids], Path(folder).expanduser())
+
+        self.push_screen(FolderDialog(title, default), chosen)
+
+    @work(group="download", exclusive=True)
+    async def _save(self, task_ids: list[str], folder: Path) -> None:
+        tasks = [t for t in await asyncio.to_thread(lambda: [self.store.task(i) for i in task_ids]) if t]
+        bar = self.query_one("#download", ProgressBar)
+        bar.display = True
+        bar.update(total=max(1, sum(len(t.result_urls) for t in tasks)), progress=0)
+        report = await download_tasks(
+            tasks, folder, self.fetcher, self.store, lambda done, total, name: bar.update(progress=done)
+        )
+        bar.display = False
+        failed = sum(len(v) for v in report.failed.values())
+        self.notify(
+            f"saved {report.saved}, already there {report.skipped}, failed {failed} — {folder}",
+            title="Save",
+            markup=False,
+            severity="warning" if failed else "information",
+        )
+
+    # -- help and the palette ----------------------------------------------------------------------------------
+    def action_help(self) -> None:
+        rows = [(b.key_display or b.key, b.description) for b in self.BINDINGS if isinstance(b, Binding)]
+        self.push_screen(HelpScreen(rows))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.action not in ("quit", "help"):
+                action = binding.action
+                yield SystemCommand(
+                    binding.description,
+                    f"key: {binding.key_display or binding.key}",
+                    lambda a=action: self.run_action(a),
+                )
+
+    async def on_unmount(self) -> None:
+        if self.poller is not None:
+            self.poller.stop()
+
+
+def _system_clipboard(value: str) -> str | None:
+    """The fallback to OSC 52: a clipboard tool, when the terminal may not support OSC 52."""
+    for tool in (["wl-copy"], ["xclip", "-selection", "clipboard"], ["xsel", "-b", "-i"], ["pbcopy"]):
+        if shutil.which(tool[0]):
+            try:
+                subprocess.run(tool, input=value.encode(), timeout=2, check=True, capture_output=True)
+            except (OSError, subprocess.SubprocessError):
+                continue
+            return tool[0]
+    return None

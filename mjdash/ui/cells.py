@@ -1,0 +1,131 @@
+"""What the table and the detail pane show for a task, as ``rich.text.Text`` (never markup strings).
+
+API text is data: every string from the network goes through :func:`mjdash.core.text.safe`, which makes
+control characters visible, and into a ``Text``, which Rich never parses as markup.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rich.text import Text
+
+from mjdash.core.model import Status
+from mjdash.core.store import TaskRow
+from mjdash.core.text import safe
+from mjdash.core.timefmt import ago, duration
+
+STATE_STYLE: dict[Status, tuple[str, str, str]] = {
+    Status.GENERATING: ("◐", "generating", "yellow"),
+    Status.SUCCESS: ("✔", "success", "green"),
+    Status.FAILED: ("✖", "failed", "red"),
+    Status.GENERATION_FAILED: ("✖", "gen. failed", "red"),
+    Status.NOT_FOUND: ("?", "not found", "magenta"),
+    Status.ERROR: ("!", "error", "magenta"),
+    Status.UNKNOWN: ("·", "waiting", "dim"),
+}
+
+COLUMNS: tuple[tuple[str, str, int | None], ...] = (
+    ("State", "state", 14),
+    ("Task", "task", 10),
+    ("Type", "type", 13),
+    ("Prompt", "prompt", 34),
+    ("AR", "ar", 5),
+    ("Speed", "speed", 7),
+    ("Ver", "ver", 4),
+    ("Created", "created", 10),
+    ("Took", "took", 7),
+    ("Imgs", "imgs", 4),
+    ("Checked", "checked", 10),
+    ("Error", "error", 24),
+)
+COLUMN_KEYS = tuple(key for _, key, _ in COLUMNS)
+
+
+def text(value: str | None, limit: int | None = None, style: str = "") -> Text:
+    """API text, first line only, control characters made visible, cut to ``limit``."""
+    if not value:
+        return Text("", style=style)
+    line = safe(" ".join(value.split()))
+    if limit is not None and len(line) > limit:
+        line = line[: limit - 1] + "…"
+    return Text(line, style=style, no_wrap=True)
+
+
+def state_cell(status: Status) -> Text:
+    icon, word, colour = STATE_STYLE[status]
+    return Text(f"{icon} {word}", style=colour)
+
+
+def short_id(task_id: str) -> str:
+    return task_id if len(task_id) <= 10 else task_id[:9] + "…"
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+
+def took(row: TaskRow, now: float) -> Text:
+    if row.duration_s is not None:
+        return Text(duration(row.duration_s))
+    if row.status is Status.GENERATING and row.created_at is not None:
+        return Text(duration(now - row.created_at), style="yellow")
+    return Text("")
+
+
+def checked(row: TaskRow, now: float, stale_after: float) -> Text:
+    if row.last_polled is None:
+        return Text("never", style="dim")
+    label = ago(_dt(row.last_polled), datetime.fromtimestamp(now, tz=UTC))
+    stale = now - row.last_polled > stale_after and not row.status.is_final
+    return Text(label, style="bold yellow" if stale else "dim")
+
+
+def row_cells(row: TaskRow, now: float, stale_after: float = 120.0) -> dict[str, Text]:
+    """One table row, keyed by column key."""
+    error = row.error_message if row.status.is_failure else None
+    if row.status in (Status.NOT_FOUND, Status.ERROR):
+        error = row.last_error
+    return {
+        "state": state_cell(row.status),
+        "task": Text(short_id(safe(row.task_id))),
+        "type": text((row.task_type or "").removeprefix("mj_"), 13),
+        "prompt": text(row.prompt, 60),
+        "ar": text(row.aspect, 5),
+        "speed": text(row.speed, 7),
+        "ver": text(row.version, 4),
+        "created": Text(ago(_dt(row.created_at), datetime.fromtimestamp(now, tz=UTC))),
+        "took": took(row, now),
+        "imgs": Text(str(row.n_results) if row.n_results else "", justify="right"),
+        "checked": checked(row, now, stale_after),
+        "error": text(error, 60, style="red"),
+    }
+
+
+def sort_key(row: TaskRow, column: str) -> tuple[int, object]:
+    """A comparable key for a column; unknown values sort last."""
+    value: object
+    if column == "state":
+        value = list(Status).index(row.status)
+    elif column == "task":
+        value = row.task_id
+    elif column in ("type", "prompt", "ar", "speed", "ver"):
+        attr = {"type": "task_type", "prompt": "prompt", "ar": "aspect", "speed": "speed", "ver": "version"}[column]
+        value = (getattr(row, attr) or "").lower()
+    elif column == "created":
+        value = row.created_at if row.created_at is not None else row.added_at
+    elif column == "took":
+        value = row.duration_s
+    elif column == "imgs":
+        value = row.n_results
+    elif column == "checked":
+        value = row.last_polled
+    else:
+        value = (row.error_message or row.last_error or "").lower()
+    return (1, 0) if value in (None, "") else (0, value)
+
+
+def matches(row: TaskRow, needle: str) -> bool:
+    """The text filter: over ID, prompt and error, case-insensitive."""
+    needle = needle.lower()
+    return any(needle in (v or "").lower() for v in (row.task_id, row.prompt, row.error_message, row.last_error))

@@ -1,0 +1,111 @@
+"""``make_app``: builds the dashboard from its parts — the one factory the CLI and the tests share.
+
+``run_dashboard`` is what ``mjdash`` with no subcommand runs: the real API, or with ``--demo`` the embedded
+simulator on an ephemeral port with a throwaway database and a demo batch. Without a key it shows the welcome
+screen, which offers the demo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from mjdash.config import Settings
+from mjdash.core.api import KieClient, RetryPolicy
+from mjdash.core.clock import Clock, SystemClock
+from mjdash.core.credentials import Secret
+from mjdash.core.imagecache import ImageCache
+from mjdash.core.images import ImageFetcher
+from mjdash.core.store import Store
+from mjdash.ui.app import MjDashApp
+
+DEMO_TASKS = 36
+
+
+def make_app(
+    settings: Settings,
+    store: Store,
+    *,
+    client: Any = None,
+    fetcher: ImageFetcher | None = None,
+    clock: Clock | None = None,
+    image_cls: Any = None,
+    renderer: str = "none",
+    demo: bool = False,
+    follow: Path | None = None,
+    bell: bool = False,
+    run_engine: bool = True,
+) -> MjDashApp:
+    """The dashboard. ``client`` defaults to a KieClient for ``settings`` (None when there is no key)."""
+    if client is None and settings.api_key:
+        client = KieClient(settings.api_key, settings.base_url, timeout=settings.timeout, retry=RetryPolicy.none())
+    cache = ImageCache(settings.cache_dir / "images", settings.cache_max_mb * 1024 * 1024)
+    return MjDashApp(
+        settings=settings,
+        store=store,
+        client=client,
+        fetcher=fetcher or ImageFetcher(cache, max_bytes=settings.image_max_mb * 1024 * 1024),
+        clock=clock or SystemClock(),
+        image_cls=image_cls,
+        renderer=renderer,
+        demo=demo,
+        follow=follow,
+        bell=bell,
+        run_engine=run_engine,
+    )
+
+
+def _close(app: MjDashApp) -> None:
+    async def close() -> None:
+        await app.fetcher.aclose()
+        if isinstance(app.client, KieClient):
+            await app.client.aclose()
+
+    asyncio.run(close())
+
+
+def run_dashboard(
+    settings: Settings, *, images: str = "auto", demo: bool = False, follow: Path | None = None, bell: bool = False
+) -> int:
+    from mjdash.ui.imaging import load_renderer
+
+    image_cls, renderer = load_renderer(images)
+    if demo:
+        return _run_demo(settings, image_cls, renderer, bell)
+    if not settings.api_key:
+        from mjdash.ui.welcome_app import WelcomeApp
+
+        choice = WelcomeApp(str(settings.config_path)).run()
+        if choice == "demo":
+            return _run_demo(settings, image_cls, renderer, bell)
+        return 0
+    with Store(settings.db_path) as store:
+        app = make_app(settings, store, image_cls=image_cls, renderer=renderer, follow=follow, bell=bell)
+        app.run()
+        _close(app)
+    return 0
+
+
+def _run_demo(settings: Settings, image_cls: Any, renderer: str, bell: bool) -> int:
+    from dataclasses import replace
+
+    from mjdash.sim.server import DEFAULT_KEY, Simulator
+
+    with tempfile.TemporaryDirectory(prefix="mjdash-demo-") as tmp, Simulator(seed=7, image_size=512) as sim:
+        ids = sim.demo_batch(DEMO_TASKS)
+        demo_settings = replace(
+            settings,
+            api_key=Secret(DEFAULT_KEY),
+            base_url=sim.url,
+            db_path=Path(tmp) / "demo.sqlite3",
+            cache_dir=Path(tmp) / "cache",
+            rate=8.0,
+        )
+        with Store(demo_settings.db_path) as store:
+            store.add(ids, batch="demo")
+            app = make_app(demo_settings, store, image_cls=image_cls, renderer=renderer, demo=True, bell=bell)
+            app.run()
+            _close(app)
+    return 0

@@ -1,0 +1,150 @@
+"""The detail pane: parameters, times, errors, result URLs with expiry, and a 2×2 grid of thumbnails.
+
+It renders what it is given; the app loads the task and the thumbnails in workers and calls ``show`` /
+``set_thumbnail``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Container, Grid, VerticalScroll
+from textual.widgets import Static
+
+from mjdash.core.api import explain_code
+from mjdash.core.images import ImageResult
+from mjdash.core.model import Task
+from mjdash.core.store import TaskRow
+from mjdash.core.text import safe
+from mjdash.core.timefmt import ago, duration, local
+from mjdash.ui.cells import state_cell
+
+PARAM_ORDER = ("prompt", "taskType", "aspectRatio", "speed", "version", "stylization", "weirdness", "variety")
+
+
+def _value(value: Any) -> Text:
+    if isinstance(value, list):
+        if not value:
+            return Text("(none)", style="dim")
+        return Text("\n".join(f"• {safe(str(v))}" for v in value))
+    if isinstance(value, dict):
+        import json
+
+        return Text(safe(json.dumps(value, ensure_ascii=False)))
+    if value is None or value == "":
+        return Text("—", style="dim")
+    if isinstance(value, bool):
+        return Text("true" if value else "false")
+    return Text(safe(str(value), newlines=True))
+
+
+def describe(task: Task, row: TaskRow | None, now: float, expiry_days: float) -> Group:
+    """Everything about one task, as Rich renderables built from Text (no markup)."""
+    now_dt = datetime.fromtimestamp(now, tz=UTC)
+    head = Text.assemble(state_cell(task.status), "  ", Text(safe(task.task_id), style="bold"))
+    facts = Table.grid(padding=(0, 1))
+    facts.add_column(style="bold cyan", no_wrap=True)
+    facts.add_column(overflow="fold")
+    facts.add_row("type", Text(safe(task.task_type or "—")))
+    if row is not None and row.batch:
+        facts.add_row("batch", Text(safe(row.batch)))
+    if task.created_at:
+        facts.add_row("created", Text(f"{local(task.created_at)}  ({ago(task.created_at, now_dt)})"))
+    if task.completed_at:
+        facts.add_row("completed", Text(f"{local(task.completed_at)}  ({ago(task.completed_at, now_dt)})"))
+    if task.duration_s is not None:
+        facts.add_row("took", Text(duration(task.duration_s)))
+    elif task.created_at and not task.status.is_final:
+        facts.add_row("elapsed", Text(duration((now_dt - task.created_at).total_seconds()), style="yellow"))
+    if row is not None and row.last_polled:
+        checked = datetime.fromtimestamp(row.last_polled, tz=UTC)
+        facts.add_row("checked", Text(ago(checked, now_dt)))
+    if task.status.is_failure or task.error_code is not None or task.error_message:
+        api_code = row.api_code if row is not None else None
+        if api_code is not None:
+            facts.add_row("API code", Text(f"{api_code} — {explain_code(api_code) or 'a code the spec does not list'}"))
+        code = task.error_code
+        meaning = explain_code(code) if code not in (None, 200) else None
+        facts.add_row("errorCode", Text(f"{code} — {meaning}" if meaning else str(code) if code is not None else "—"))
+        facts.add_row("errorMessage", Text(safe(task.error_message or "—", newlines=True), style="red"))
+    if row is not None and row.last_error and not task.status.is_final:
+        facts.add_row("last error", Text(safe(row.last_error), style="magenta"))
+    params = Table.grid(padding=(0, 1))
+    params.add_column(style="cyan", no_wrap=True)
+    params.add_column(overflow="fold")
+    keys = [k for k in PARAM_ORDER if k in task.params] + sorted(k for k in task.params if k not in PARAM_ORDER)
+    for key in keys:
+        params.add_row(Text(safe(key)), _value(task.params[key]))
+    if task.params_raw is not None:
+        params.add_row("paramJson", Text(safe(task.params_raw), style="yellow"))
+    parts: list[Any] = [head, Text(""), facts, Text(""), Text("Parameters", style="bold underline"), params]
+    if task.result_urls:
+        parts += [Text(""), Text("Results", style="bold underline")]
+        expires = None
+        if task.completed_at is not None:
+            expires = task.completed_at.timestamp() + expiry_days * 86_400
+        saved = row is not None and row.saved_at is not None
+        if expires is not None:
+            when = datetime.fromtimestamp(expires, tz=UTC)
+            style = "bold red" if expires - now < 48 * 3600 and not saved else "dim"
+            note = "saved" if saved else "not saved"
+            parts.append(Text(f"expire {local(when)} ({ago(when, now_dt)}), {note}", style=style))
+        for index, url in enumerate(task.result_urls):
+            parts.append(Text(f"{index + 1}. {safe(url)}", overflow="fold"))
+    return Group(*parts)
+
+
+class DetailPane(VerticalScroll):
+    """Follows the table's cursor."""
+
+    def __init__(self, image_cls: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.image_cls = image_cls
+        self.task_id: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("No task selected. Add some with a.", style="dim"), id="detail-text")
+        with Grid(id="thumbs"):
+            for index in range(4):  # each: an image once loaded, a placeholder with a reason otherwise
+                yield Container(Static("", classes="thumb-text"), classes="thumb", id=f"thumb-{index}")
+
+    def show(self, task: Task | None, row: TaskRow | None, now: float, expiry_days: float) -> None:
+        text = self.query_one("#detail-text", Static)
+        if task is None:
+            self.task_id = None
+            text.update(Text("No task selected. Add some with a.", style="dim"))
+            self._placeholders([])
+            return
+        changed = task.task_id != self.task_id
+        self.task_id = task.task_id
+        text.update(describe(task, row, now, expiry_days))
+        if changed:
+            self._placeholders(task.result_urls)
+
+    def _placeholders(self, urls: tuple[str, ...] | list[str]) -> None:
+        grid = self.query_one("#thumbs", Grid)
+        grid.display = bool(urls)
+        for index in range(4):
+            self._fill(index, Static(Text("loading…", style="dim"), classes="thumb-text"))
+            self.query_one(f"#thumb-{index}", Container).display = index < len(urls)
+
+    def _fill(self, index: int, child: Any, subtitle: str = "") -> None:
+        slot = self.query_one(f"#thumb-{index}", Container)
+        slot.remove_children()
+        slot.mount(child)
+        slot.border_subtitle = subtitle
+
+    def set_thumbnail(self, task_id: str, index: int, result: ImageResult) -> None:
+        if task_id != self.task_id or index > 3:
+            return
+        if result.thumb is not None and self.image_cls is not None:
+            self._fill(index, self.image_cls(result.thumb, classes="thumb-image"), safe(result.reason or ""))
+            return
+        reason = result.reason or ("images off (--images none)" if self.image_cls is None else "no image")
+        label = Text.assemble((f"#{index + 1} ", "bold"), (safe(reason), "italic"), "\n", (safe(result.url), "dim"))
+        self._fill(index, Static(label, classes="thumb-text"))

@@ -1,0 +1,78 @@
+"""The status header: counts per state, batch progress with ETA, the engine's state, expiring results, renderer."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widgets import ProgressBar, Static
+
+from mjdash.core.model import Status
+from mjdash.core.poller import EngineState, Mode
+from mjdash.core.timefmt import duration
+from mjdash.ui.cells import STATE_STYLE
+
+MODE_STYLE = {
+    Mode.POLLING: "green",
+    Mode.IDLE: "green",
+    Mode.PAUSED: "yellow",
+    Mode.RATE_LIMITED: "yellow",
+    Mode.OFFLINE: "red",
+    Mode.BLOCKED: "red",
+    Mode.STOPPED: "dim",
+}
+
+
+@dataclass
+class HeaderState:
+    counts: Counter[Status] = field(default_factory=Counter)
+    total: int = 0
+    done: int = 0
+    eta: float | None = None
+    engine: EngineState | None = None
+    expiring: int = 0
+    renderer: str = "halfcell"
+    demo: bool = False
+    filter_note: str = ""
+
+
+def summary(state: HeaderState, now: float) -> Text:
+    out = Text()
+    if state.demo:
+        out.append(" DEMO ", style="bold black on yellow")
+        out.append(" ")
+    for status in Status:
+        count = state.counts.get(status, 0)
+        if count:
+            icon, word, colour = STATE_STYLE[status]
+            out.append(f"{icon} {word} {count}", style=colour)
+            out.append("  ")
+    if not state.total:
+        out.append("no tasks yet — press a to add task IDs", style="dim")
+    engine = state.engine
+    if engine is not None:
+        out.append(" │ ", style="dim")
+        out.append(f"engine: {engine.describe(now)}", style=MODE_STYLE[engine.mode])
+    if state.eta:
+        out.append(f" │ eta {duration(state.eta)}", style="dim")
+    if state.expiring:
+        out.append(" │ ", style="dim")
+        out.append(f"⚠ {state.expiring} expire within 48 h unsaved", style="bold red")
+    out.append(f" │ images: {state.renderer}", style="dim")
+    if state.filter_note:
+        out.append(f" │ {state.filter_note}", style="cyan")
+    return out
+
+
+class StatusHeader(Horizontal):
+    def compose(self) -> ComposeResult:
+        yield Static(id="summary")
+        yield ProgressBar(id="progress", show_eta=False, show_percentage=True)
+
+    def render_state(self, state: HeaderState, now: float) -> None:
+        self.query_one("#summary", Static).update(summary(state, now))
+        bar = self.query_one("#progress", ProgressBar)
+        bar.update(total=max(1, state.total), progress=state.done)
