@@ -88,8 +88,10 @@ class Simulator:
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], float] = time.time,
+        files_url: str | None = None,
     ) -> None:
         self.api_key = api_key
+        self._files_url = files_url  # where result URLs point (default: this server)
         self.seed = seed
         self.speed = speed
         self.latency = latency
@@ -104,7 +106,7 @@ class Simulator:
         self.faults: deque[Fault] = deque()
         self.stats = Stats()
         self._bucket = _TokenBucket(rate_limit, time.monotonic) if rate_limit else None
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server = _QuietServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -119,6 +121,11 @@ class Simulator:
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    @property
+    def files_url(self) -> str:
+        """The base of result URLs: this server, unless a fixed public one was given (stable snapshots)."""
+        return self._files_url or self.url
 
     def start(self) -> Simulator:
         self._thread = threading.Thread(
@@ -216,7 +223,7 @@ class Simulator:
             if task is not None:
                 task.polls += 1
                 self.stats.by_task[task_id] = self.stats.by_task.get(task_id, 0) + 1
-            record = task.record(self.now(), self.url) if task is not None else None
+            record = task.record(self.now(), self.files_url) if task is not None else None
         if record is None:
             return _json(200, {"code": 422, "msg": "recordInfo is null", "data": None})
         return _json(200, {"code": 200, "msg": "success", "data": record})
@@ -313,6 +320,17 @@ def bomb_png(width: int, height: int) -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
         + chunk(b"IEND", b"")
     )
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a timeout, a cancelled download) is normal here, not worth a traceback."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            super().handle_error(request, client_address)
 
 
 def _handler_for(sim: Simulator) -> type[BaseHTTPRequestHandler]:

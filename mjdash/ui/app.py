@@ -124,27 +124,28 @@ class MjDashApp(App[str]):
 
     # -- layout ------------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield StatusHeader(id="header")
-        yield Static(id="banner")
+        # Kept as attributes: app.query_one() searches the active screen, which may be a dialog.
+        self.header = StatusHeader(id="header")
+        self.banner = Static(id="banner")
+        self.table = TaskTable(self.clock.now, id="table")
+        self.detail = DetailPane(self.image_cls, id="detail")
+        self.filter_box = Input(
+            placeholder="filter: text in ID, prompt or error — enter applies, escape clears", id="filter"
+        )
+        self.download_bar = ProgressBar(id="download", show_eta=False)
+        yield self.header
+        yield self.banner
         with Horizontal(id="main"):
-            yield TaskTable(self.clock.now, id="table")
-            yield DetailPane(self.image_cls, id="detail")
-        yield Input(placeholder="filter: text in ID, prompt or error — enter applies, escape clears", id="filter")
-        yield ProgressBar(id="download", show_eta=False)
+            yield self.table
+            yield self.detail
+        yield self.filter_box
+        yield self.download_bar
         yield Footer()
 
-    @property
-    def table(self) -> TaskTable:
-        return self.query_one(TaskTable)
-
-    @property
-    def detail(self) -> DetailPane:
-        return self.query_one(DetailPane)
-
     async def on_mount(self) -> None:
-        self.query_one("#banner").display = False
-        self.query_one("#filter").display = False
-        self.query_one("#download").display = False
+        self.banner.display = False
+        self.filter_box.display = False
+        self.download_bar.display = False
         rows = await asyncio.to_thread(self.store.rows)
         self.table.load(rows)
         self.table.focus()
@@ -218,7 +219,7 @@ class MjDashApp(App[str]):
         self.notify(text, title=f"{len(finished)} tasks finished", severity="warning" if failed else "information")
 
     def _banner(self, state: EngineState) -> None:
-        banner = self.query_one("#banner", Static)
+        banner = self.banner
         if state.mode in WHAT_TO_DO:
             reason = state.message or state.mode.value
             banner.update(Text(f"⚠ {safe(reason)}\n  {WHAT_TO_DO[state.mode]}"))
@@ -244,7 +245,7 @@ class MjDashApp(App[str]):
         if self.table.text_filter:
             notes.append(f"filter “{safe(self.table.text_filter)}”")
         state.filter_note = ", ".join(notes)
-        self.query_one(StatusHeader).render_state(state, now)
+        self.header.render_state(state, now)
 
     # -- the detail pane ----------------------------------------------------------------------------------------
     @on(DataTable.RowHighlighted)
@@ -345,7 +346,7 @@ class MjDashApp(App[str]):
             self.poller.pause()
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         box.display = True
         box.focus()
 
@@ -356,7 +357,7 @@ class MjDashApp(App[str]):
         self.table.focus()
 
     def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         box.value = ""
         box.display = False
         if self.table.text_filter:
@@ -439,7 +440,7 @@ class MjDashApp(App[str]):
     @work(group="download", exclusive=True)
     async def _save(self, task_ids: list[str], folder: Path) -> None:
         tasks = [t for t in await asyncio.to_thread(lambda: [self.store.task(i) for i in task_ids]) if t]
-        bar = self.query_one("#download", ProgressBar)
+        bar = self.download_bar
         bar.display = True
         bar.update(total=max(1, sum(len(t.result_urls) for t in tasks)), progress=0)
         report = await download_tasks(
@@ -471,8 +472,13 @@ class MjDashApp(App[str]):
                 )
 
     async def on_unmount(self) -> None:
+        """Stop the engine and close the HTTP clients on this event loop (their connections belong to it)."""
         if self.poller is not None:
             self.poller.stop()
+        await self.fetcher.aclose()
+        close = getattr(self.client, "aclose", None)
+        if close is not None:
+            await close()
 
 
 def _system_clipboard(value: str) -> str | None:

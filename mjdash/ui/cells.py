@@ -26,18 +26,18 @@ STATE_STYLE: dict[Status, tuple[str, str, str]] = {
 }
 
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (
-    ("State", "state", 14),
+    ("State", "state", 13),
     ("Task", "task", 10),
+    ("Prompt", "prompt", 30),
+    ("Took", "took", 7),
+    ("Imgs", "imgs", 4),
+    ("Created", "created", 10),
+    ("Checked", "checked", 10),
+    ("Error", "error", 26),
     ("Type", "type", 13),
-    ("Prompt", "prompt", 34),
     ("AR", "ar", 5),
     ("Speed", "speed", 7),
     ("Ver", "ver", 4),
-    ("Created", "created", 10),
-    ("Took", "took", 7),
-    ("Imgs", "imgs", 4),
-    ("Checked", "checked", 10),
-    ("Error", "error", 24),
 )
 COLUMN_KEYS = tuple(key for _, key, _ in COLUMNS)
 

@@ -7,7 +7,6 @@ screen, which offers the demo.
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -57,15 +56,6 @@ def make_app(
     )
 
 
-def _close(app: MjDashApp) -> None:
-    async def close() -> None:
-        await app.fetcher.aclose()
-        if isinstance(app.client, KieClient):
-            await app.client.aclose()
-
-    asyncio.run(close())
-
-
 def run_dashboard(
     settings: Settings, *, images: str = "auto", demo: bool = False, follow: Path | None = None, bell: bool = False
 ) -> int:
@@ -84,7 +74,6 @@ def run_dashboard(
     with Store(settings.db_path) as store:
         app = make_app(settings, store, image_cls=image_cls, renderer=renderer, follow=follow, bell=bell)
         app.run()
-        _close(app)
     return 0
 
 
@@ -107,5 +96,4 @@ def _run_demo(settings: Settings, image_cls: Any, renderer: str, bell: bool) -> 
             store.add(ids, batch="demo")
             app = make_app(demo_settings, store, image_cls=image_cls, renderer=renderer, demo=True, bell=bell)
             app.run()
-            _close(app)
     return 0

@@ -43,8 +43,8 @@ def _value(value: Any) -> Text:
     return Text(safe(str(value), newlines=True))
 
 
-def describe(task: Task, row: TaskRow | None, now: float, expiry_days: float) -> Group:
-    """Everything about one task, as Rich renderables built from Text (no markup)."""
+def describe(task: Task, row: TaskRow | None, now: float, expiry_days: float) -> tuple[Group, Group]:
+    """Everything about one task, as Rich renderables built from Text (no markup): (facts, parameters+results)."""
     now_dt = datetime.fromtimestamp(now, tz=UTC)
     head = Text.assemble(state_cell(task.status), "  ", Text(safe(task.task_id), style="bold"))
     facts = Table.grid(padding=(0, 1))
@@ -68,9 +68,7 @@ def describe(task: Task, row: TaskRow | None, now: float, expiry_days: float) ->
         api_code = row.api_code if row is not None else None
         if api_code is not None:
             facts.add_row("API code", Text(f"{api_code} — {explain_code(api_code) or 'a code the spec does not list'}"))
-        code = task.error_code
-        meaning = explain_code(code) if code not in (None, 200) else None
-        facts.add_row("errorCode", Text(f"{code} — {meaning}" if meaning else str(code) if code is not None else "—"))
+        facts.add_row("errorCode", Text(str(task.error_code) if task.error_code is not None else "—"))
         facts.add_row("errorMessage", Text(safe(task.error_message or "—", newlines=True), style="red"))
     if row is not None and row.last_error and not task.status.is_final:
         facts.add_row("last error", Text(safe(row.last_error), style="magenta"))
@@ -82,7 +80,7 @@ def describe(task: Task, row: TaskRow | None, now: float, expiry_days: float) ->
         params.add_row(Text(safe(key)), _value(task.params[key]))
     if task.params_raw is not None:
         params.add_row("paramJson", Text(safe(task.params_raw), style="yellow"))
-    parts: list[Any] = [head, Text(""), facts, Text(""), Text("Parameters", style="bold underline"), params]
+    parts: list[Any] = [Text("Parameters", style="bold underline"), params]
     if task.result_urls:
         parts += [Text(""), Text("Results", style="bold underline")]
         expires = None
@@ -95,8 +93,8 @@ def describe(task: Task, row: TaskRow | None, now: float, expiry_days: float) ->
             note = "saved" if saved else "not saved"
             parts.append(Text(f"expire {local(when)} ({ago(when, now_dt)}), {note}", style=style))
         for index, url in enumerate(task.result_urls):
-            parts.append(Text(f"{index + 1}. {safe(url)}", overflow="fold"))
-    return Group(*parts)
+            parts.append(Text(f"{index + 1}.\u00a0{safe(url)}", overflow="fold"))
+    return Group(head, Text(""), facts), Group(*parts)
 
 
 class DetailPane(VerticalScroll):
@@ -108,21 +106,26 @@ class DetailPane(VerticalScroll):
         self.task_id: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("No task selected. Add some with a.", style="dim"), id="detail-text")
+        yield Static(Text("No task selected. Add some with a.", style="dim"), id="detail-head")
         with Grid(id="thumbs"):
             for index in range(4):  # each: an image once loaded, a placeholder with a reason otherwise
                 yield Container(Static("", classes="thumb-text"), classes="thumb", id=f"thumb-{index}")
+        yield Static("", id="detail-text")
 
     def show(self, task: Task | None, row: TaskRow | None, now: float, expiry_days: float) -> None:
+        head = self.query_one("#detail-head", Static)
         text = self.query_one("#detail-text", Static)
         if task is None:
             self.task_id = None
-            text.update(Text("No task selected. Add some with a.", style="dim"))
+            head.update(Text("No task selected. Add some with a.", style="dim"))
+            text.update("")
             self._placeholders([])
             return
         changed = task.task_id != self.task_id
         self.task_id = task.task_id
-        text.update(describe(task, row, now, expiry_days))
+        facts, body = describe(task, row, now, expiry_days)
+        head.update(facts)
+        text.update(body)
         if changed:
             self._placeholders(task.result_urls)
 

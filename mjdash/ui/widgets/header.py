@@ -52,6 +52,8 @@ def summary(state: HeaderState, now: float) -> Text:
             out.append("  ")
     if not state.total:
         out.append("no tasks yet — press a to add task IDs", style="dim")
+    if state.filter_note:
+        out.append(f"│ {state.filter_note} ", style="bold cyan")
     engine = state.engine
     if engine is not None:
         out.append(" │ ", style="dim")
@@ -62,8 +64,6 @@ def summary(state: HeaderState, now: float) -> Text:
         out.append(" │ ", style="dim")
         out.append(f"⚠ {state.expiring} expire within 48 h unsaved", style="bold red")
     out.append(f" │ images: {state.renderer}", style="dim")
-    if state.filter_note:
-        out.append(f" │ {state.filter_note}", style="cyan")
     return out
 
 

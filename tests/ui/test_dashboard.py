@@ -1,0 +1,184 @@
+"""Pilot tests of every interaction, against the simulator over loopback."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from textual.widgets import Input, Static, TextArea
+
+from mjdash.core.model import Status
+from mjdash.core.poller import Mode
+from mjdash.ui.screens.dialogs import AddDialog, BatchPicker, ConfirmDialog
+from mjdash.ui.screens.help import HelpScreen
+from mjdash.ui.screens.image_view import ImageView
+from mjdash.ui.widgets.detail import DetailPane
+from mjdash.ui.widgets.task_table import TaskTable
+from tests.ui.conftest import SIZE, Dash, settle, wait_until
+
+
+def _plain(app, selector: str) -> str:  # type: ignore[no-untyped-def]
+    """What a Static shows, as plain text."""
+    console = Console(width=120, file=io.StringIO(), record=True)
+    console.print(app.query_one(selector, Static).content)
+    return console.export_text()
+
+
+async def test_live_updates_in_place_and_toast(live: Dash) -> None:
+    soon = live.sim.add_task(age=58, duration=60, outcome=1, speed="fast", task_type="mj_txt2img")
+    other = live.sim.add_task(age=0, duration=10_000, speed="relaxed")
+    live.store.add([soon.task_id, other.task_id])
+    app = live.app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        table = app.query_one(TaskTable)
+        assert table.row_count == 2
+        await pilot.press("down")  # cursor on the second row
+        await wait_until(pilot, lambda: table.rows_by_id[soon.task_id].status is Status.SUCCESS)
+        assert table.cursor_row == 1  # the cursor did not jump
+        assert table.get_cell(soon.task_id, "state").plain == "✔ success"
+        await wait_until(pilot, lambda: any("success" in n.title for n in app._notifications))
+
+
+async def test_detail_shows_params_and_thumbnails(fixed: Dash) -> None:
+    app = fixed.app(run_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        detail = app.query_one(DetailPane)
+        text = _plain(app, "#detail-head") + _plain(app, "#detail-text")
+        first = fixed.store.rows()[0]
+        assert first.task_id in text and "aspectRatio" in text and "took" in text and "1m02s" in text
+        images = detail.query(".thumb-image")
+        assert len(images) == 4
+
+
+async def test_failure_details_and_markup_is_literal(fixed: Dash) -> None:
+    app = fixed.app(run_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "down")
+        await settle(pilot)
+        text = _plain(app, "#detail-head")
+        assert "errorMessage" in text and "errorCode" in text
+        await pilot.press("down", "down")
+        await settle(pilot)
+        text = _plain(app, "#detail-text")
+        assert "[bold red]not markup[/]" in text and "\\x1b]0;title\\x07" in text and "\x1b" not in text
+        table = app.query_one(TaskTable)
+        assert "[bold red]" in table.get_cell(table.selected_id, "prompt").plain
+
+
+async def test_filter_state_groups_batches_and_sort(fixed: Dash) -> None:
+    app = fixed.app(run_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(TaskTable)
+        await pilot.press("3")
+        assert table.row_count == 2 and all(r.status is Status.SUCCESS for r in map(table.rows_by_id.get, table.rows))  # type: ignore[union-attr]
+        await pilot.press("1", "slash")
+        await pilot.press(*"markup")
+        await pilot.press("enter")
+        assert table.row_count == 1
+        await pilot.press("escape")
+        assert table.row_count == 6 and not app.query_one("#filter", Input).display
+        await pilot.press("b")
+        assert isinstance(app.screen, BatchPicker)
+        await pilot.press("down", "enter")
+        assert table.batch_filter == "night-run" and table.row_count == 6
+        selected = table.selected_id
+        await pilot.click("#table", offset=(55, 0))  # the Prompt header
+        assert table.sort_column == "prompt" and table.selected_id == selected
+        prompts = [(table.rows_by_id[str(k.value)].prompt or "~").lower() for k in (r.key for r in table.ordered_rows)]
+        assert prompts == sorted(prompts)
+        await pilot.press("o")
+        assert table.sort_column == "state"
+
+
+async def test_add_remove_refresh_pause(live: Dash) -> None:
+    task = live.sim.add_task(age=500, duration=60, outcome=1)
+    app = live.app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("a")
+        assert isinstance(app.screen, AddDialog)
+        app.screen.query_one(
+            TextArea
+        ).text = f'{{"code":200,"data":{{"taskId":"{task.task_id}"}}}}\nhello\n{{"taskId": "bad one"}}'
+        await pilot.press("ctrl+s")
+        table = app.query_one(TaskTable)
+        await wait_until(pilot, lambda: table.row_count == 1)
+        assert any("added 1" in str(n.message) and "rejected 1" in str(n.message) for n in app._notifications)
+        await wait_until(pilot, lambda: table.rows_by_id[task.task_id].status is Status.SUCCESS)
+        polls = live.sim.stats.by_task[task.task_id]
+        await pilot.press("r")  # forces a poll of a final task
+        await wait_until(pilot, lambda: live.sim.stats.by_task[task.task_id] > polls)
+        await pilot.press("p")
+        assert app.poller is not None and app.poller.state.mode is Mode.PAUSED
+        await pilot.press("p")
+        assert app.poller.state.mode is not Mode.PAUSED
+        await pilot.press("x")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: table.row_count == 0)
+        assert live.store.count() == 0
+
+
+async def test_bad_key_banner_keeps_data_and_recovers(live: Dash) -> None:
+    task = live.sim.add_task(age=0, duration=10_000)
+    live.store.add([task.task_id])
+    live.sim.api_key = "rotated"  # the key is rejected from now on
+    app = live.app()
+    async with app.run_test(size=SIZE) as pilot:
+        banner = app.query_one("#banner", Static)
+        await wait_until(pilot, lambda: banner.display)
+        assert "API key was rejected" in _plain(app, "#banner")
+        assert app.query_one(TaskTable).row_count == 1  # the table keeps what it had
+        from tests.conftest import SIM_KEY
+
+        live.sim.api_key = SIM_KEY  # the cause clears
+        await pilot.press("r")  # a refresh probes at once instead of waiting a minute
+        await wait_until(pilot, lambda: not banner.display)
+
+
+async def test_help_palette_image_view_copy(fixed: Dash) -> None:
+    app = fixed.app(run_engine=False)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        commands = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Add", "Refresh", "Pause", "Filter", "Save", "Copy ID"} <= set(commands)
+        await pilot.press("c")
+        await settle(pilot)
+        assert any("Copied the task ID" in str(n.message) for n in app._notifications)
+        assert app.clipboard == fixed.store.rows()[0].task_id
+        await pilot.press("v")
+        await wait_until(pilot, lambda: isinstance(app.screen, ImageView))
+        await pilot.press("right")
+        assert app.screen.index == 1  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await pilot.press("z")
+        assert app.screen.has_class("detail-max")
+
+
+async def test_save_task_images(fixed: Dash) -> None:
+    app = fixed.app(run_engine=False)
+    out = fixed.tmp / "saved"
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("s")
+        box = app.screen.query_one(Input)
+        box.value = str(out)
+        await pilot.press("enter")
+        await settle(pilot)
+        await wait_until(pilot, lambda: any("saved 4" in str(n.message) for n in app._notifications))
+    assert len(list(out.glob("*.jpg"))) == 4
+
+
+async def test_empty_watchlist_and_resize(live: Dash) -> None:
+    app = live.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.query_one(TaskTable).row_count == 0
+        assert "press a to add" in _plain(app, "#summary")
+        await pilot.resize_terminal(200, 60)
+        await pilot.pause()
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()

@@ -1,0 +1,59 @@
+"""Snapshots of the main views: fixed clock, seed, URLs and terminal size; the half-block renderer forced.
+
+Regenerate after an intended change with: .venv/bin/pytest tests/ui/test_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.pilot import Pilot
+
+from mjdash.core.outcomes import Fetch, Outcome
+from mjdash.core.poller import EngineState, Mode, StateChanged
+from mjdash.ui.welcome_app import WelcomeApp
+from tests.ui.conftest import SIZE, T0, Dash, settle
+
+
+async def _ready(pilot: Pilot[Any]) -> None:
+    await settle(pilot)
+    pilot.app.set_focus(None)
+    await pilot.pause()
+
+
+def test_main_screen_with_thumbnails(snap_compare: Any, fixed: Dash) -> None:
+    assert snap_compare(fixed.app(run_engine=False), terminal_size=SIZE, run_before=_ready)
+
+
+def test_failed_task_detail(snap_compare: Any, fixed: Dash) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await pilot.press("down", "down")
+        await _ready(pilot)
+
+    assert snap_compare(fixed.app(run_engine=False), terminal_size=SIZE, run_before=run_before)
+
+
+def test_error_banner(snap_compare: Any, fixed: Dash) -> None:
+    app = fixed.app(run_engine=False)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _ready(pilot)
+        rejected = Fetch("x", Outcome.UNAUTHORIZED, api_code=401, api_message="You do not have access permissions")
+        app._engine_event(StateChanged(EngineState(Mode.BLOCKED, T0, T0 + 60, rejected.message)))
+        await app.tick()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_help_screen(snap_compare: Any, fixed: Dash) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _ready(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(fixed.app(run_engine=False), terminal_size=SIZE, run_before=run_before)
+
+
+def test_welcome_screen(snap_compare: Any) -> None:
+    assert snap_compare(WelcomeApp("~/.config/mjdash/config.toml"), terminal_size=SIZE)
