@@ -13,7 +13,7 @@ from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist, RowKey
+from textual.widgets.data_table import ColumnKey, RowDoesNotExist, RowKey
 
 from mjdash.core.model import Status
 from mjdash.core.store import TaskRow
@@ -26,7 +26,8 @@ STATE_GROUPS: dict[str, frozenset[Status] | None] = {
     "failed": frozenset({Status.FAILED, Status.GENERATION_FAILED}),
     "problems": frozenset({Status.NOT_FOUND, Status.ERROR}),
 }
-CHUNK = 2000
+CHUNK = 1500
+FIRST_CHUNK = 100
 
 
 class TaskTable(DataTable[Text]):
@@ -42,6 +43,7 @@ class TaskTable(DataTable[Text]):
         self.sort_column: str | None = None
         self.sort_reverse = False
         self._shown: list[str] = []  # shown task IDs in display order
+        self._generation = 0  # bumped by each rebuild, so stale chunked loads stop
 
     def on_mount(self) -> None:
         for label, key, width in COLUMNS:
@@ -69,6 +71,8 @@ class TaskTable(DataTable[Text]):
     def _add(self, rows: Iterable[TaskRow]) -> None:
         now = self.now()
         for row in rows:
+            if row.task_id in self.rows:  # added meanwhile (a chunked load racing an engine update)
+                continue
             cells = row_cells(row, now)
             self.add_row(*(cells[k] for k in COLUMN_KEYS), key=row.task_id)
             self._shown.append(row.task_id)
@@ -80,14 +84,37 @@ class TaskTable(DataTable[Text]):
         self.rebuild()
 
     def rebuild(self) -> None:
+        """Show the rows the filters let through: the first screenful at once, the rest in chunks, so the
+        first paint does not wait for 10,000 rows and no UI block lasts more than a fraction of a second."""
         keep = self.selected_id
         self.clear()
         self._shown = []
+        self._generation += 1
         rows = [r for r in self.rows_by_id.values() if self.shows(r)]
         if self.sort_column:
             rows.sort(key=lambda r: sort_key(r, self.sort_column or "state"), reverse=self.sort_reverse)
-        self._add(rows)
+        first = max(FIRST_CHUNK, (self.size.height or 50) + 10)
+        self._add(rows[:first])
         self._restore_cursor(keep)
+        if len(rows) > first:
+            self._add_later(rows[first:], self._generation, keep)
+
+    def _add_later(self, rows: list[TaskRow], generation: int, keep: str | None) -> None:
+        def step() -> None:
+            if generation != self._generation:  # a newer rebuild started
+                return
+            self._add(rows[:CHUNK])
+            if len(rows) > CHUNK:
+                self._add_later(rows[CHUNK:], generation, keep)
+            elif self.cursor_row == 0:  # the selected task arrived late; unless the user moved meanwhile
+                self._restore_cursor(keep)
+
+        self.set_timer(0.01, step)
+
+    @property
+    def still_loading(self) -> bool:
+        """Rows are still being added in chunks."""
+        return len(self._shown) < sum(1 for r in self.rows_by_id.values() if self.shows(r))
 
     def _restore_cursor(self, task_id: str | None) -> None:
         if task_id is None or task_id not in self.rows_by_id:
@@ -102,7 +129,7 @@ class TaskTable(DataTable[Text]):
     def apply(self, rows: Iterable[TaskRow]) -> int:
         """Update changed rows in place, add new ones; returns how many cells changed."""
         now = self.now()
-        changed = 0
+        updates: list[tuple[RowKey, ColumnKey, Text]] = []
         new: list[TaskRow] = []
         for row in rows:
             old = self.rows_by_id.get(row.task_id)
@@ -115,15 +142,33 @@ class TaskTable(DataTable[Text]):
             if row.task_id not in self.rows:
                 new.append(row)
                 continue
-            cells = row_cells(row, now)
-            current = self.get_row(row.task_id)
-            for key, value in zip(COLUMN_KEYS, current, strict=True):
-                if cells[key].plain != value.plain or cells[key].style != value.style:
-                    self.update_cell(row.task_id, key, cells[key], update_width=False)
-                    changed += 1
+            if old == row:
+                continue
+            before = row_cells(old, now) if old is not None else {}
+            after = row_cells(row, now)
+            key = RowKey(row.task_id)
+            for column, cell in after.items():
+                previous = before.get(column)
+                if previous is None or previous.plain != cell.plain or previous.style != cell.style:
+                    updates.append((key, ColumnKey(column), cell))
+        self.update_cells(updates)
         if new:
             self._add(new)
-        return changed
+        return len(updates)
+
+    def update_cells(self, updates: list[tuple[RowKey, ColumnKey, Text]]) -> None:
+        """Many ``update_cell(..., update_width=False)`` calls with one refresh instead of one each.
+
+        It does exactly what DataTable.update_cell does for each cell (set the value, bump the update counter
+        that keys its render caches, refresh) but refreshes once: 1,000 refreshes cost ~70 ms at 10k rows.
+        """
+        if not updates:
+            return
+        for row_key, column_key, value in updates:
+            if row_key in self._row_locations and column_key in self._column_locations:
+                self._data[row_key][column_key] = value
+        self._update_count += 1
+        self.refresh()
 
     def remove_tasks(self, task_ids: Iterable[str]) -> None:
         for task_id in task_ids:
@@ -133,12 +178,13 @@ class TaskTable(DataTable[Text]):
                 self._shown.remove(task_id)
 
     def tick(self, columns: tuple[str, ...] = ("took", "checked", "created")) -> None:
-        """Refresh the time columns of the rows on screen (durations tick, 'checked' ages)."""
+        """Refresh the time columns of the rows on screen (durations tick, 'checked' ages) in one batch."""
         if self.row_count == 0:
             return
         top = int(self.scroll_y)
         height = self.size.height or 50
         now = self.now()
+        updates: list[tuple[RowKey, ColumnKey, Text]] = []
         for index in range(top, min(self.row_count, top + height)):
             key = self.coordinate_to_cell_key(Coordinate(index, 0)).row_key
             row = self.rows_by_id.get(str(key.value))
@@ -148,7 +194,8 @@ class TaskTable(DataTable[Text]):
             for column in columns:
                 current = self.get_cell(key, column)
                 if current.plain != cells[column].plain or current.style != cells[column].style:
-                    self.update_cell(key, column, cells[column], update_width=False)
+                    updates.append((key, ColumnKey(column), cells[column]))
+        self.update_cells(updates)
 
     # -- sorting ---------------------------------------------------------------------------------------------
     def sort_by(self, column: str, reverse: bool | None = None) -> None:
