@@ -8,9 +8,6 @@ banner, toasts). Store reads, image fetches and downloads run in workers; widget
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
-import webbrowser
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,7 +15,7 @@ from typing import Any
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.notifications import SeverityLevel
@@ -27,7 +24,6 @@ from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
 
 from mjdash.config import Settings
 from mjdash.core.clock import Clock
-from mjdash.core.download import download_tasks
 from mjdash.core.follow import FileFollower
 from mjdash.core.ids import extract
 from mjdash.core.images import ImageFetcher, ImageResult
@@ -36,9 +32,10 @@ from mjdash.core.poller import EngineState, Event, Fetcher, Mode, Poller, RoundF
 from mjdash.core.store import Store
 from mjdash.core.text import safe
 from mjdash.ui.cells import COLUMN_KEYS, short_id
-from mjdash.ui.screens.dialogs import ALL_BATCHES, AddDialog, BatchPicker, ConfirmDialog, FolderDialog
+from mjdash.ui.screens.dialogs import ALL_BATCHES, AddDialog, BatchPicker, ConfirmDialog
 from mjdash.ui.screens.help import HelpScreen
 from mjdash.ui.screens.image_view import ImageView
+from mjdash.ui.task_actions import TaskActions
 from mjdash.ui.widgets.detail import DetailPane
 from mjdash.ui.widgets.header import HeaderState, StatusHeader
 from mjdash.ui.widgets.task_table import TaskTable
@@ -51,7 +48,7 @@ WHAT_TO_DO = {
 }
 
 
-class MjDashApp(App[str]):
+class MjDashApp(TaskActions):
     CSS_PATH = "app.tcss"
     TITLE = "mjdash"
     BINDINGS = [
@@ -395,66 +392,6 @@ class MjDashApp(App[str]):
     def action_sort_reverse(self) -> None:
         self.table.sort_by(self.table.sort_column or "state", reverse=not self.table.sort_reverse)
 
-    # -- copy, open, save --------------------------------------------------------------------------------------
-    async def _selected_task(self):  # type: ignore[no-untyped-def]
-        task_id = self.table.selected_id
-        return await asyncio.to_thread(self.store.task, task_id) if task_id else None
-
-    @work(group="clipboard")
-    async def action_copy(self, what: str) -> None:
-        task = await self._selected_task()
-        if task is None:
-            return
-        value = {"id": task.task_id, "prompt": task.prompt or "", "url": (task.result_urls or ("",))[0]}[what]
-        if not value:
-            self.notify(f"This task has no {what}.", severity="warning")
-            return
-        self.copy_to_clipboard(value)  # OSC 52
-        fallback = await asyncio.to_thread(_system_clipboard, value)
-        label = {"id": "task ID", "prompt": "prompt", "url": "URL"}[what]
-        self.notify(f"Copied the {label}{' (also to ' + fallback + ')' if fallback else ''}.", timeout=3)
-
-    @work(group="browser")
-    async def action_open_url(self) -> None:
-        task = await self._selected_task()
-        if task is None or not task.result_urls:
-            self.notify("This task has no result URL yet.", severity="warning")
-            return
-        opened = await asyncio.to_thread(webbrowser.open, task.result_urls[0])
-        self.notify("Opened in the browser." if opened else "No browser found — copy the URL with u.")
-
-    def action_save(self, scope: str) -> None:
-        task_id = self.table.selected_id
-        if task_id is None:
-            return
-        default = str(Path.home() / "Downloads" / "mjdash")
-        title = "Save this task's images to:" if scope == "task" else "Save every task shown to:"
-
-        def chosen(folder: str | None) -> None:
-            if folder:
-                ids = [task_id] if scope == "task" else list(self.table.rows.keys())
-                self._save([str(k.value) if hasattr(k, "value") else str(k) for k in ids], Path(folder).expanduser())
-
-        self.push_screen(FolderDialog(title, default), chosen)
-
-    @work(group="download", exclusive=True)
-    async def _save(self, task_ids: list[str], folder: Path) -> None:
-        tasks = [t for t in await asyncio.to_thread(lambda: [self.store.task(i) for i in task_ids]) if t]
-        bar = self.download_bar
-        bar.display = True
-        bar.update(total=max(1, sum(len(t.result_urls) for t in tasks)), progress=0)
-        report = await download_tasks(
-            tasks, folder, self.fetcher, self.store, lambda done, total, name: bar.update(progress=done)
-        )
-        bar.display = False
-        failed = sum(len(v) for v in report.failed.values())
-        self.notify(
-            f"saved {report.saved}, already there {report.skipped}, failed {failed} — {folder}",
-            title="Save",
-            markup=False,
-            severity="warning" if failed else "information",
-        )
-
     # -- help and the palette ----------------------------------------------------------------------------------
     def action_help(self) -> None:
         rows = [(b.key_display or b.key, b.description) for b in self.BINDINGS if isinstance(b, Binding)]
@@ -479,15 +416,3 @@ class MjDashApp(App[str]):
         close = getattr(self.client, "aclose", None)
         if close is not None:
             await close()
-
-
-def _system_clipboard(value: str) -> str | None:
-    """The fallback to OSC 52: a clipboard tool, when the terminal may not support OSC 52."""
-    for tool in (["wl-copy"], ["xclip", "-selection", "clipboard"], ["xsel", "-b", "-i"], ["pbcopy"]):
-        if shutil.which(tool[0]):
-            try:
-                subprocess.run(tool, input=value.encode(), timeout=2, check=True, capture_output=True)
-            except (OSError, subprocess.SubprocessError):
-                continue
-            return tool[0]
-    return None
