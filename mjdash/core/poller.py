@@ -154,6 +154,9 @@ class Poller:
         self._round_changes = 0
         self._pending_writes: list[tuple[Fetch, float]] = []
         self._last_reload = float("-inf")
+        self._reload_now = False
+        self._force_all = False
+        self._force_ids: set[str] = set()
         self.policy.durations.learn_all(store.finished_durations())
 
     # -- control ------------------------------------------------------------------------------------------
@@ -173,21 +176,39 @@ class Poller:
         self._stopping = True
 
     def force(self, task_ids: Iterable[str] | None = None) -> int:
-        """Poll these tasks (all when None) as soon as possible, final ones included. Returns how many."""
-        self._reload()
-        chosen = self.tasks.values() if task_ids is None else [self.tasks[t] for t in task_ids if t in self.tasks]
-        count = 0
-        for task in chosen:
-            task.forced, task.next_due, task.gave_up = True, 0.0, False
-            count += 1
+        """Poll these tasks (all when None) as soon as possible, final ones included; also re-reads the watchlist
+        (so tasks just added are known). Returns how many were asked for. Cheap: the work happens in the loop."""
+        if task_ids is None:
+            self._force_all = True
+            count = len(self.tasks)
+        else:
+            wanted = set(task_ids)
+            self._force_ids |= wanted
+            count = len(wanted)
+        self._reload_now = True
         if self._state.mode in (Mode.OFFLINE, Mode.BLOCKED, Mode.RATE_LIMITED):
             self._resume_at = min(self._resume_at, self.clock.now())
         return count
 
     # -- the watchlist --------------------------------------------------------------------------------------
-    def _reload(self) -> None:
-        """Merge the store's watchlist (another process may add or remove tasks)."""
-        rows = self.store.rows(ids=sorted(self.scope)) if self.scope is not None else self.store.rows()
+    def _read_rows(self) -> list[TaskRow]:
+        return self.store.rows(ids=sorted(self.scope)) if self.scope is not None else self.store.rows()
+
+    async def _reload(self) -> None:
+        """Merge the store's watchlist (another process may add or remove tasks), read in a thread."""
+        self._reload_now = False
+        rows = await asyncio.to_thread(self._read_rows)
+        self._merge(rows)
+        chosen = (
+            list(self.tasks.values())
+            if self._force_all
+            else [self.tasks[t] for t in self._force_ids if t in self.tasks]
+        )
+        for task in chosen:
+            task.forced, task.next_due, task.gave_up = True, 0.0, False
+        self._force_all, self._force_ids = False, set()
+
+    def _merge(self, rows: list[TaskRow]) -> None:
         seen: set[str] = set()
         for row in rows:
             seen.add(row.task_id)
@@ -207,7 +228,7 @@ class Poller:
     # -- the loop -----------------------------------------------------------------------------------------
     async def run(self, *, until_done: bool = False) -> None:
         """Poll until stopped (or, with ``until_done``, until no task is pending)."""
-        self._reload()
+        await self._reload()
         self._set_state(Mode.POLLING)
         running: set[asyncio.Task[None]] = set()
         next_tick = self.clock.now() + self.tick
@@ -218,7 +239,9 @@ class Poller:
                     self._finish_round()
                     next_tick = now + self.tick
                     if now - self._last_reload >= self.reload_every:
-                        self._reload()
+                        self._reload_now = True
+                if self._reload_now:
+                    await self._reload()
                 if until_done and not self.pending() and not self._inflight:
                     break
                 if self.fatal is not None:
