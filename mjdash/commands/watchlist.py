@@ -15,9 +15,10 @@ from typing import Any, TextIO
 
 from mjdash.commands.common import EXIT_OK, STATUS_MARK, UsageError, err, valid_ids
 from mjdash.config import Settings
+from mjdash.core.expiry import expires_at, expiring
 from mjdash.core.ids import extract
-from mjdash.core.model import FINAL_STATES, Status, Task, iso, parse_record
-from mjdash.core.store import AddResult, Store, TaskRow, to_datetime
+from mjdash.core.model import FINAL_STATES, Status, Task, iso
+from mjdash.core.store import AddResult, Store, TaskRow, task_from, to_datetime
 from mjdash.core.text import safe, safe_json, safe_json_array
 from mjdash.core.timefmt import ago, duration
 
@@ -125,39 +126,7 @@ def rm(settings: Settings, values: list[str], batch: str | None, finished: bool)
 
 def _records(store: Store, batch: str | None, statuses: set[Status] | None) -> Iterator[tuple[TaskRow, Task]]:
     for row, raw in store.rows_with_raw(batch=batch, statuses=statuses):
-        if raw is not None:
-            task = parse_record(raw, row.task_id)
-            if task.status is not row.status:  # e.g. it vanished (not_found) after an earlier answer
-                task = Task(
-                    task_id=row.task_id,
-                    status=row.status,
-                    task_type=task.task_type,
-                    params=task.params,
-                    prompt=task.prompt,
-                    created_at=task.created_at,
-                    error_code=row.error_code,
-                    error_message=row.error_message,
-                )
-        else:
-            task = Task(task_id=row.task_id, status=row.status)
-        yield row, task
-
-
-def expires_at(row: TaskRow, expiry_days: float) -> float | None:
-    """When the task's result files are expected to disappear from kie.ai (success tasks only)."""
-    if row.status is not Status.SUCCESS or row.completed_at is None:
-        return None
-    return row.completed_at + expiry_days * 86_400
-
-
-def expiring(rows: list[TaskRow], now: float, expiry_days: float, within: float = 48 * 3600) -> list[TaskRow]:
-    """Unsaved tasks whose results expire within ``within`` seconds (and have not expired yet)."""
-    out = []
-    for row in rows:
-        when = expires_at(row, expiry_days)
-        if when is not None and row.saved_at is None and now < when <= now + within:
-            out.append(row)
-    return out
+        yield row, task_from(row, raw)
 
 
 def row_json(row: TaskRow, task: Task, expiry_days: float = 14.0) -> dict[str, Any]:

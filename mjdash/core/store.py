@@ -94,6 +94,26 @@ class Change:
     row: TaskRow
 
 
+def task_from(row: TaskRow, raw: Any) -> Task:
+    """The Task for a stored row and its last record. When the row's status moved on without a new record (the
+    task vanished: not_found, or errors), the record's details are kept under the row's status."""
+    if raw is None:
+        return Task(task_id=row.task_id, status=row.status, task_type=row.task_type, prompt=row.prompt)
+    task = parse_record(raw, row.task_id)
+    if task.status is row.status:
+        return task
+    return Task(
+        task_id=row.task_id,
+        status=row.status,
+        task_type=task.task_type,
+        params=task.params,
+        prompt=task.prompt,
+        created_at=task.created_at,
+        error_code=row.error_code,
+        error_message=row.error_message,
+    )
+
+
 def _status(value: object) -> Status:
     try:
         return Status(str(value))
@@ -284,13 +304,7 @@ class Store:
         row = self.row(task_id)
         if row is None:
             return None
-        raw = self.raw(task_id)
-        if raw is not None:
-            task = parse_record(raw, task_id)
-            if task.status is not row.status and row.status in (Status.NOT_FOUND, Status.ERROR):
-                return Task(task_id=task_id, status=row.status, prompt=task.prompt, params=task.params)
-            return task
-        return Task(task_id=task_id, status=row.status, task_type=row.task_type, prompt=row.prompt)
+        return task_from(row, self.raw(task_id))
 
     def events(self, task_id: str | None = None) -> list[tuple[str, float, str | None, str, str | None]]:
         if task_id is None:

@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
 
 from mjdash.config import Settings
 from mjdash.core.clock import Clock
+from mjdash.core.expiry import expiring
 from mjdash.core.follow import FileFollower
 from mjdash.core.ids import extract
 from mjdash.core.images import ImageFetcher, ImageResult
@@ -225,8 +226,6 @@ class MjDashApp(TaskActions):
             banner.display = False
 
     def _refresh_header(self) -> None:
-        from mjdash.commands.watchlist import expiring
-
         rows = list(self.table.rows_by_id.values())
         state = self.header_state
         state.counts = Counter(r.status for r in rows)
