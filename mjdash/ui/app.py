@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, ProgressBar, Static
+from textual.widgets import Footer, Input, ProgressBar, Static
 
 from mjdash.config import Settings
 from mjdash.core.clock import Clock
@@ -41,6 +41,7 @@ from mjdash.ui.widgets.detail import DetailPane
 from mjdash.ui.widgets.header import HeaderState, StatusHeader
 from mjdash.ui.widgets.task_table import TaskTable
 
+DETAIL_DELAY = 0.04  # seconds after the cursor stops before the detail pane follows
 GROUP_KEYS = {"1": "all", "2": "running", "3": "success", "4": "failed", "5": "problems"}
 WHAT_TO_DO = {
     Mode.OFFLINE: "kie.ai cannot be reached — showing the last known data; mjdash keeps retrying by itself.",
@@ -234,23 +235,27 @@ class MjDashApp(TaskActions):
         now = self.clock.now()
         state.expiring = len(expiring(rows, now, self.settings.expiry_days))
         notes = []
-        if self.table.state_group != "all":
-            notes.append(f"showing {self.table.state_group}")
-        if self.table.batch_filter is not None:
-            notes.append(f"batch {safe(self.table.batch_filter)}")
-        if self.table.text_filter:
-            notes.append(f"filter “{safe(self.table.text_filter)}”")
+        if self.table.view.state_group != "all":
+            notes.append(f"showing {self.table.view.state_group}")
+        if self.table.view.batch_filter is not None:
+            notes.append(f"batch {safe(self.table.view.batch_filter)}")
+        if self.table.view.text_filter:
+            notes.append(f"filter “{safe(self.table.view.text_filter)}”")
         state.filter_note = ", ".join(notes)
         self.header.render_state(state, now)
 
     # -- the detail pane ----------------------------------------------------------------------------------------
-    @on(DataTable.RowHighlighted)
-    def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None:
-            self.load_detail(str(event.row_key.value))
+    @on(TaskTable.Highlighted)
+    def row_highlighted(self, event: TaskTable.Highlighted) -> None:
+        if event.task_id is not None:
+            self.load_detail(event.task_id, delay=DETAIL_DELAY)
 
     @work(exclusive=True, group="detail")
-    async def load_detail(self, task_id: str, keep_thumbs: bool = False) -> None:
+    async def load_detail(self, task_id: str, keep_thumbs: bool = False, delay: float = 0.0) -> None:
+        """Show a task in the detail pane. After a cursor move it waits a moment, so the cursor is painted first
+        and holding a key down does not lay out the pane for every row passed (a newer load cancels this one)."""
+        if delay:
+            await asyncio.sleep(delay)
         task = await asyncio.to_thread(self.store.task, task_id)
         row = self.table.rows_by_id.get(task_id)
         if not keep_thumbs:
@@ -304,15 +309,16 @@ class MjDashApp(TaskActions):
         self._refresh_header()
 
     def action_remove(self) -> None:
-        task_id = self.table.selected_id
-        if task_id is None:
+        task_ids = self.table.selection()
+        if not task_ids:
             return
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self._remove([task_id])
+                self._remove(task_ids)
 
-        self.push_screen(ConfirmDialog(f"Remove task {task_id} from the watchlist?"), confirmed)
+        what = f"task {task_ids[0]}" if len(task_ids) == 1 else f"the {len(task_ids)} marked tasks"
+        self.push_screen(ConfirmDialog(f"Remove {what} from the watchlist?"), confirmed)
 
     @work(group="store")
     async def _remove(self, task_ids: list[str]) -> None:
@@ -348,21 +354,23 @@ class MjDashApp(TaskActions):
 
     @on(Input.Submitted, "#filter")
     def filter_submitted(self, event: Input.Submitted) -> None:
-        self.table.text_filter = event.value.strip()
+        self.table.view.text_filter = event.value.strip()
         self._refilter()
         self.table.focus()
 
     def action_clear_filter(self) -> None:
+        if self.table.clear_marks():  # escape first drops the marks, then the filter
+            return
         box = self.filter_box
         box.value = ""
         box.display = False
-        if self.table.text_filter:
-            self.table.text_filter = ""
+        if self.table.view.text_filter:
+            self.table.view.text_filter = ""
             self._refilter()
         self.table.focus()
 
     def action_group(self, group: str) -> None:
-        self.table.state_group = group
+        self.table.view.state_group = group
         self._refilter()
 
     def _refilter(self) -> None:
@@ -373,15 +381,15 @@ class MjDashApp(TaskActions):
         def chosen(name: str | None) -> None:
             if name is None:
                 return
-            self.table.batch_filter = None if name == ALL_BATCHES else name
+            self.table.view.batch_filter = None if name == ALL_BATCHES else name
             self._refilter()
 
         batches = sorted({r.batch for r in self.table.rows_by_id.values() if r.batch})
-        self.push_screen(BatchPicker(batches, self.table.batch_filter), chosen)
+        self.push_screen(BatchPicker(batches, self.table.view.batch_filter), chosen)
 
-    @on(DataTable.HeaderSelected)
-    def header_selected(self, event: DataTable.HeaderSelected) -> None:
-        self.table.sort_by(str(event.column_key.value))
+    @on(TaskTable.Sorted)
+    def header_sorted(self, event: TaskTable.Sorted) -> None:
+        self._sort_index = COLUMN_KEYS.index(event.column)  # `o` goes on from the clicked column
 
     def action_sort_next(self) -> None:
         self._sort_index = (self._sort_index + 1) % len(COLUMN_KEYS)
@@ -389,11 +397,15 @@ class MjDashApp(TaskActions):
         self.notify(f"sorted by {COLUMN_KEYS[self._sort_index]}", timeout=2)
 
     def action_sort_reverse(self) -> None:
-        self.table.sort_by(self.table.sort_column or "state", reverse=not self.table.sort_reverse)
+        self.table.sort_by(self.table.view.sort_column or "state", reverse=not self.table.view.sort_reverse)
 
     # -- help and the palette ----------------------------------------------------------------------------------
     def action_help(self) -> None:
-        rows = [(b.key_display or b.key, b.description) for b in self.BINDINGS if isinstance(b, Binding)]
+        rows = [
+            (b.key_display or b.key, b.description)
+            for b in (*self.BINDINGS, *TaskTable.BINDINGS)
+            if isinstance(b, Binding)
+        ]
         self.push_screen(HelpScreen(rows))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:

@@ -62,16 +62,18 @@ class TaskActions(App[str]):
         self.notify("Opened in the browser." if opened else "No browser found — copy the URL with u.")
 
     def action_save(self, scope: str) -> None:
-        task_id = self.table.selected_id
-        if task_id is None:
+        ids = self.table.selection() if scope == "task" else list(self.table.shown_ids)
+        if not ids:
             return
         default = str(Path.home() / "Downloads" / "mjdash")
-        title = "Save this task's images to:" if scope == "task" else "Save every task shown to:"
+        if scope == "task":
+            title = "Save this task's images to:" if len(ids) == 1 else f"Save the {len(ids)} marked tasks' images to:"
+        else:
+            title = f"Save the images of all {len(ids)} tasks shown to:"
 
         def chosen(folder: str | None) -> None:
             if folder:
-                ids = [task_id] if scope == "task" else list(self.table.rows.keys())
-                self._save([str(k.value) if hasattr(k, "value") else str(k) for k in ids], Path(folder).expanduser())
+                self._save(ids, Path(folder).expanduser())
 
         self.push_screen(FolderDialog(title, default), chosen)
 

@@ -1,220 +1,330 @@
-"""The watchlist table: a DataTable keyed by task ID, updated in place.
+"""The watchlist table, on Textual's line API: it renders only the rows on screen.
 
-Rows are added once and then changed with ``update_cell`` (one batch per tick); the cursor and scroll position
-stay where they are. Sorting re-orders rows by the underlying task data (not by the rendered cells) and keeps
-the cursor on the same task. Filtering (text, state group, batch) rebuilds only the rows that are shown.
+A ``DataTable`` re-renders every visible cell after any change (its render caches share one update counter), which
+made a 1,000-row tick cost ~180 ms at 10,000 rows. Here each row's rendered line is cached under the text it shows,
+so a tick re-renders only rows whose cells changed, and a key press re-renders the two rows the cursor leaves and
+enters. The rows and their order live in :class:`~mjdash.ui.task_view.TaskView` (no Textual); this widget draws
+them, with a fixed header row, a cursor that stays on its task, marks for acting on several tasks, and sorting by
+header click.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual._two_way_dict import TwoWayDict
-from textual.coordinate import Coordinate
-from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowDoesNotExist, RowKey
+from textual import events
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
-from mjdash.core.model import Status
 from mjdash.core.store import TaskRow
-from mjdash.ui.cells import COLUMN_KEYS, COLUMNS, matches, row_cells, sort_key
+from mjdash.ui.cells import COLUMNS, row_cells
+from mjdash.ui.task_view import Changes, TaskView
 
-STATE_GROUPS: dict[str, frozenset[Status] | None] = {
-    "all": None,
-    "running": frozenset({Status.GENERATING, Status.UNKNOWN}),
-    "success": frozenset({Status.SUCCESS}),
-    "failed": frozenset({Status.FAILED, Status.GENERATION_FAILED}),
-    "problems": frozenset({Status.NOT_FOUND, Status.ERROR}),
-}
-CHUNK = 1500
-FIRST_CHUNK = 100
+PAD = 1  # blank cells each side of a column
+WIDTHS = tuple((key, width or 10) for _, key, width in COLUMNS)
+TOTAL_WIDTH = sum(width + 2 * PAD for _, width in WIDTHS)
+Signature = tuple[object, ...]
 
 
-class TaskTable(DataTable[Text]):
-    """All watched tasks the filters let through."""
+class TaskTable(ScrollView, can_focus=True):
+    """Every watched task the filters let through, one row each, keyed by task ID."""
 
-    def __init__(self, now: Callable[[], float], **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+    COMPONENT_CLASSES = {
+        "task-table--header",
+        "task-table--odd-row",
+        "task-table--cursor",
+        "task-table--cursor-blurred",
+        "task-table--marked",
+        "task-table--empty",
+    }
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Previous task", key_display="↑", show=False),
+        Binding("down", "cursor(1)", "Next task", key_display="↓", show=False),
+        Binding("pageup", "page(-1)", "Page up", key_display="pgup", show=False),
+        Binding("pagedown", "page(1)", "Page down", key_display="pgdn", show=False),
+        Binding("home", "jump(0)", "First task", show=False),
+        Binding("end", "jump(-1)", "Last task", show=False),
+        Binding("left", "sideways(-1)", "Scroll left", key_display="←", show=False),
+        Binding("right", "sideways(1)", "Scroll right", key_display="→", show=False),
+        Binding("space", "mark", "Mark", key_display="space"),
+    ]
+
+    class Highlighted(Message):
+        """The cursor is on another task (or on none: the table is empty)."""
+
+        def __init__(self, task_id: str | None) -> None:
+            super().__init__()
+            self.task_id = task_id
+
+    class Sorted(Message):
+        """The user sorted by a column header."""
+
+        def __init__(self, column: str) -> None:
+            super().__init__()
+            self.column = column
+
+    def __init__(self, now: Callable[[], float], *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.now = now
-        self.rows_by_id: dict[str, TaskRow] = {}  # every watched task, shown or not
-        self.text_filter = ""
-        self.state_group = "all"
-        self.batch_filter: str | None = None
-        self.sort_column: str | None = None
-        self.sort_reverse = False
-        self._shown: list[str] = []  # shown task IDs in display order
-        self._generation = 0  # bumped by each rebuild, so stale chunked loads stop
-
-    def on_mount(self) -> None:
-        for label, key, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+        self.view = TaskView()
+        self.marked: set[str] = set()
+        self.cursor_row = 0
+        self._announced: str | None = None
+        self._lines: LRUCache[str, tuple[Signature, Strip]] = LRUCache(1024)
+        self._header: tuple[Signature, Strip] | None = None
+        self.virtual_size = Size(TOTAL_WIDTH, 1)
 
     # -- what is shown ----------------------------------------------------------------------------------------
-    def shows(self, row: TaskRow) -> bool:
-        group = STATE_GROUPS[self.state_group]
-        return (
-            (group is None or row.status in group)
-            and (self.batch_filter is None or row.batch == self.batch_filter)
-            and (not self.text_filter or matches(row, self.text_filter))
-        )
+    @property
+    def rows_by_id(self) -> dict[str, TaskRow]:
+        return self.view.rows_by_id
+
+    @property
+    def row_count(self) -> int:
+        return len(self.view)
+
+    @property
+    def shown_ids(self) -> list[str]:
+        return self.view.order
 
     @property
     def selected_id(self) -> str | None:
-        if self.row_count == 0:
-            return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except RowDoesNotExist:
-            return None
-        return key.value
+        order = self.view.order
+        return order[self.cursor_row] if 0 <= self.cursor_row < len(order) else None
 
-    def _add(self, rows: Iterable[TaskRow]) -> None:
-        now = self.now()
-        for row in rows:
-            if row.task_id in self.rows:  # added meanwhile (a chunked load racing an engine update)
-                continue
-            cells = row_cells(row, now)
-            self.add_row(*(cells[k] for k in COLUMN_KEYS), key=row.task_id)
-            self._shown.append(row.task_id)
+    def selection(self) -> list[str]:
+        """The marked tasks in display order, or else the one under the cursor."""
+        if self.marked:
+            return [task_id for task_id in self.view.order if task_id in self.marked]
+        return [self.selected_id] if self.selected_id else []
 
-    def load(self, rows: list[TaskRow]) -> None:
-        """Replace everything (start-up, a filter change)."""
-        for row in rows:
-            self.rows_by_id[row.task_id] = row
+    def get_cell(self, task_id: str, column: str) -> Text:
+        return row_cells(self.view.rows_by_id[task_id], self.now())[column]
+
+    # -- changes ----------------------------------------------------------------------------------------------
+    def load(self, rows: Iterable[TaskRow]) -> None:
+        """Replace everything (start-up): every row is rendered anew."""
+        self.view.rows_by_id = {row.task_id: row for row in rows}
+        self._lines.clear()
         self.rebuild()
 
     def rebuild(self) -> None:
-        """Show the rows the filters let through: the first screenful at once, the rest in chunks, so the
-        first paint does not wait for 10,000 rows and no UI block lasts more than a fraction of a second."""
+        """Show what the filters let through (after a filter change), keeping the cursor on its task."""
         keep = self.selected_id
-        self.clear()
-        self._shown = []
-        self._generation += 1
-        rows = [r for r in self.rows_by_id.values() if self.shows(r)]
-        if self.sort_column:
-            rows.sort(key=lambda r: sort_key(r, self.sort_column or "state"), reverse=self.sort_reverse)
-        first = max(FIRST_CHUNK, (self.size.height or 50) + 10)
-        self._add(rows[:first])
-        self._restore_cursor(keep)
-        if len(rows) > first:
-            self._add_later(rows[first:], self._generation, keep)
+        self.view.rebuild()
+        self.marked &= set(self.view.order)
+        self._reshaped(keep)
 
-    def _add_later(self, rows: list[TaskRow], generation: int, keep: str | None) -> None:
-        def step() -> None:
-            if generation != self._generation:  # a newer rebuild started
-                return
-            self._add(rows[:CHUNK])
-            if len(rows) > CHUNK:
-                self._add_later(rows[CHUNK:], generation, keep)
-            elif self.cursor_row == 0:  # the selected task arrived late; unless the user moved meanwhile
-                self._restore_cursor(keep)
+    def sort_by(self, column: str, reverse: bool | None = None) -> None:
+        """Sort by a column's underlying data (not the rendered text), keeping the cursor on the same task."""
+        if reverse is None:
+            reverse = not self.view.sort_reverse if column == self.view.sort_column else False
+        keep = self.selected_id
+        self.view.sort(column, reverse)
+        self._reshaped(keep)
 
-        self.set_timer(0.01, step)
-
-    @property
-    def still_loading(self) -> bool:
-        """Rows are still being added in chunks."""
-        return len(self._shown) < sum(1 for r in self.rows_by_id.values() if self.shows(r))
-
-    def _restore_cursor(self, task_id: str | None) -> None:
-        if task_id is None or task_id not in self.rows_by_id:
-            return
-        try:
-            index = self.get_row_index(task_id)
-        except RowDoesNotExist:
-            return
-        self.move_cursor(row=index, scroll=False)
-
-    # -- updates from the engine -----------------------------------------------------------------------------
-    def apply(self, rows: Iterable[TaskRow]) -> int:
-        """Update changed rows in place, add new ones; returns how many cells changed."""
-        now = self.now()
-        updates: list[tuple[RowKey, ColumnKey, Text]] = []
-        new: list[TaskRow] = []
-        for row in rows:
-            old = self.rows_by_id.get(row.task_id)
-            self.rows_by_id[row.task_id] = row
-            if not self.shows(row):
-                if old is not None and row.task_id in self.rows:
-                    self.remove_row(row.task_id)
-                    self._shown.remove(row.task_id)
-                continue
-            if row.task_id not in self.rows:
-                new.append(row)
-                continue
-            if old == row:
-                continue
-            before = row_cells(old, now) if old is not None else {}
-            after = row_cells(row, now)
-            key = RowKey(row.task_id)
-            for column, cell in after.items():
-                previous = before.get(column)
-                if previous is None or previous.plain != cell.plain or previous.style != cell.style:
-                    updates.append((key, ColumnKey(column), cell))
-        self.update_cells(updates)
-        if new:
-            self._add(new)
-        return len(updates)
-
-    def update_cells(self, updates: list[tuple[RowKey, ColumnKey, Text]]) -> None:
-        """Many ``update_cell(..., update_width=False)`` calls with one refresh instead of one each.
-
-        It does exactly what DataTable.update_cell does for each cell (set the value, bump the update counter
-        that keys its render caches, refresh) but refreshes once: 1,000 refreshes cost ~70 ms at 10k rows.
-        """
-        if not updates:
-            return
-        for row_key, column_key, value in updates:
-            if row_key in self._row_locations and column_key in self._column_locations:
-                self._data[row_key][column_key] = value
-        self._update_count += 1
-        self.refresh()
+    def apply(self, rows: Iterable[TaskRow]) -> Changes:
+        """New data from the engine or the store: rows change in place, new ones are appended at the end."""
+        keep, top = self.selected_id, self._top_id()
+        changes = self.view.apply(rows)
+        if changes.removed:
+            self.marked -= changes.removed
+            self._reshaped(keep, top)
+        elif changes:
+            self._resize()
+            self.refresh()  # unchanged rows come from the line cache
+            self._announce()
+        return changes
 
     def remove_tasks(self, task_ids: Iterable[str]) -> None:
-        for task_id in task_ids:
-            self.rows_by_id.pop(task_id, None)
-            if task_id in self.rows:
-                self.remove_row(task_id)
-                self._shown.remove(task_id)
+        keep, top = self.selected_id, self._top_id()
+        removed = self.view.remove(task_ids)
+        self.marked -= removed
+        self._reshaped(keep, top)
 
-    def tick(self, columns: tuple[str, ...] = ("took", "checked", "created")) -> None:
-        """Refresh the time columns of the rows on screen (durations tick, 'checked' ages) in one batch."""
-        if self.row_count == 0:
-            return
-        top = int(self.scroll_y)
-        height = self.size.height or 50
-        now = self.now()
-        updates: list[tuple[RowKey, ColumnKey, Text]] = []
-        for index in range(top, min(self.row_count, top + height)):
-            key = self.coordinate_to_cell_key(Coordinate(index, 0)).row_key
-            row = self.rows_by_id.get(str(key.value))
-            if row is None:
-                continue
-            cells = row_cells(row, now)
-            for column in columns:
-                current = self.get_cell(key, column)
-                if current.plain != cells[column].plain or current.style != cells[column].style:
-                    updates.append((key, ColumnKey(column), cells[column]))
-        self.update_cells(updates)
-
-    # -- sorting ---------------------------------------------------------------------------------------------
-    def sort_by(self, column: str, reverse: bool | None = None) -> None:
-        """Sort by a column's underlying data, keeping the cursor on the same task."""
-        if reverse is None:
-            reverse = not self.sort_reverse if column == self.sort_column else False
-        self.sort_column, self.sort_reverse = column, reverse
-        keep = self.selected_id
-
-        def key(item: RowKey) -> tuple[int, object]:
-            row = self.rows_by_id.get(str(item.value))
-            return sort_key(row, column) if row is not None else (1, 0)
-
-        missing_last = sorted(self.rows.keys(), key=key, reverse=reverse)
-        if reverse:  # keep unknown values last either way
-            missing_last = [k for k in missing_last if key(k)[0] == 0] + [k for k in missing_last if key(k)[0] == 1]
-        order = {k: i for i, k in enumerate(missing_last)}
-        # DataTable.sort only sees rendered cells; set the order from the task data the same way it does.
-        self._row_locations = TwoWayDict(order)
-        self._update_count += 1
+    def tick(self) -> None:
+        """Repaint: durations and "checked" ages move on. Only rows whose text changed are rendered again."""
         self.refresh()
-        self._restore_cursor(keep)
+
+    def _top_id(self) -> str | None:
+        order, top = self.view.order, int(self.scroll_y)
+        return order[top] if 0 <= top < len(order) else None
+
+    def _reshaped(self, keep: str | None, top: str | None = None) -> None:
+        """After rows moved: the cursor stays on its task (or its place), the first row on screen stays put."""
+        self._resize()
+        index = self.view.index(keep) if keep is not None else None
+        if top is not None and (top_index := self.view.index(top)) is not None:
+            self.scroll_to(y=top_index, animate=False, immediate=True)
+        self.move_cursor(self.cursor_row if index is None else index)
+        self.refresh()
+
+    def _resize(self) -> None:
+        self.virtual_size = Size(TOTAL_WIDTH, len(self.view) + 1)
+
+    # -- the cursor and marks ---------------------------------------------------------------------------------
+    @property
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def move_cursor(self, row: int) -> None:
+        """Put the cursor on a row (clamped) and scroll just enough to show it."""
+        old = self.cursor_row
+        self.cursor_row = max(0, min(row, len(self.view) - 1))
+        top = int(self.scroll_y)
+        if self.cursor_row < top:
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+        elif self.cursor_row >= top + self._page:
+            self.scroll_to(y=self.cursor_row - self._page + 1, animate=False, immediate=True)
+        if old != self.cursor_row:
+            self._refresh_rows(old, self.cursor_row)
+        self._announce()
+
+    def _refresh_rows(self, *rows: int) -> None:
+        for row in rows:
+            self.refresh_line(row + 1)  # line 0 is the header
+
+    def _announce(self) -> None:
+        selected = self.selected_id
+        if selected != self._announced:
+            self._announced = selected
+            self.post_message(self.Highlighted(selected))
+
+    def action_cursor(self, step: int) -> None:
+        self.move_cursor(self.cursor_row + step)
+
+    def action_page(self, pages: int) -> None:
+        self.move_cursor(self.cursor_row + pages * self._page)
+
+    def action_jump(self, row: int) -> None:
+        self.move_cursor(row if row >= 0 else len(self.view) - 1)
+
+    def action_sideways(self, step: int) -> None:
+        self.scroll_to(x=self.scroll_x + step * 8, animate=False, immediate=True)
+
+    def action_mark(self) -> None:
+        """Mark or unmark the task under the cursor (remove and save act on marked tasks), then move down."""
+        task_id = self.selected_id
+        if task_id is None:
+            return
+        self.marked ^= {task_id}
+        self._refresh_rows(self.cursor_row)
+        self.move_cursor(self.cursor_row + 1)
+
+    def clear_marks(self) -> bool:
+        had = bool(self.marked)
+        self.marked.clear()
+        self.refresh()
+        return had
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            column = self._column_at(offset.x + int(self.scroll_x))
+            if column is not None:
+                self.sort_by(column)
+                self.post_message(self.Sorted(column))
+        else:
+            self.move_cursor(int(self.scroll_y) + offset.y - 1)
+
+    @staticmethod
+    def _column_at(x: int) -> str | None:
+        for key, width in WIDTHS:
+            x -= width + 2 * PAD
+            if x < 0:
+                return key
+        return None
+
+    # -- rendering --------------------------------------------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:
+            strip = self._header_strip().apply_style(self.get_component_rich_style("task-table--header"))
+        else:
+            strip = self._row_strip(scroll_y + y - 1, base)
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
+
+    def _row_strip(self, index: int, base: Style) -> Strip:
+        order = self.view.order
+        if index >= len(order):
+            if index == 0:
+                return self._empty_strip()
+            return Strip.blank(TOTAL_WIDTH, base)
+        task_id = order[index]
+        strip = self._content_strip(task_id)
+        if index == self.cursor_row:
+            name = "task-table--cursor" if self.has_focus else "task-table--cursor-blurred"
+            return Strip(Segment.apply_style(strip, post_style=self.get_component_rich_style(name)), TOTAL_WIDTH)
+        if task_id in self.marked:
+            return strip.apply_style(self.get_component_rich_style("task-table--marked"))
+        if index % 2:
+            return strip.apply_style(self.get_component_rich_style("task-table--odd-row"))
+        return strip.apply_style(base)
+
+    def _content_strip(self, task_id: str) -> Strip:
+        """A row's cells as one line, from the cache while its text is unchanged."""
+        cells = row_cells(self.view.rows_by_id[task_id], self.now())
+        marked = task_id in self.marked
+        signature: Signature = (marked, *((cell.plain, cell.style) for cell in cells.values()))
+        cached = self._lines.get(task_id)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        line = Text(no_wrap=True, end="")
+        for n, (key, width) in enumerate(WIDTHS):
+            line.append("●" if marked and n == 0 else " " * PAD, style="bold")
+            line.append_text(_fit(cells[key], width))
+            line.append(" " * PAD)
+        strip = Strip(line.render(self.app.console), TOTAL_WIDTH)
+        self._lines[task_id] = (signature, strip)
+        return strip
+
+    def _header_strip(self) -> Strip:
+        signature: Signature = (self.view.sort_column, self.view.sort_reverse)
+        if self._header is not None and self._header[0] == signature:
+            return self._header[1]
+        line = Text(no_wrap=True, end="")
+        for label, key, width in COLUMNS:
+            arrow = (" ▼" if self.view.sort_reverse else " ▲") if key == self.view.sort_column else ""
+            line.append(" " * PAD)
+            line.append_text(_fit(Text(label + arrow), width or 10))
+            line.append(" " * PAD)
+        self._header = (signature, Strip(line.render(self.app.console), TOTAL_WIDTH))
+        return self._header[1]
+
+    def _empty_strip(self) -> Strip:
+        if self.view.rows_by_id:
+            message = "No task matches — Escape clears the text filter, 1 shows every state, b picks the batch."
+        else:
+            message = "The watchlist is empty — press a to add task IDs."
+        text = Text(" " + message, no_wrap=True, end="")
+        style = self.get_component_rich_style("task-table--empty")
+        return Strip(text.render(self.app.console), text.cell_len).apply_style(style)
+
+
+def _fit(cell: Text, width: int) -> Text:
+    """A cell cut (with an ellipsis) or padded to exactly ``width`` cells, honouring right justification."""
+    cell = cell.copy()
+    cell.truncate(width, overflow="ellipsis")
+    gap = width - cell.cell_len
+    if cell.justify == "right":
+        cell.pad_left(gap)
+    else:
+        cell.pad_right(gap)
+    return cell

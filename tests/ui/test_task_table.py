@@ -1,0 +1,84 @@
+"""The line-API watchlist table: cursor, paging, marks, mouse, scroll stability, the empty message."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mjdash.core.model import Status
+from mjdash.ui.screens.dialogs import ConfirmDialog
+from mjdash.ui.widgets.task_table import TaskTable
+from tests.ui.conftest import SIZE, Dash, settle, wait_until
+
+
+def ids(n: int) -> list[str]:
+    return [f"{i:04d}" + "f" * 28 for i in range(1, n + 1)]
+
+
+def line(table: TaskTable, y: int) -> str:
+    return table.render_line(y).text
+
+
+async def test_cursor_keys_page_and_scroll_into_view(live: Dash) -> None:
+    live.store.add(ids(300))
+    app = live.app(run_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(TaskTable)
+        assert "State" in line(table, 0) and "Prompt" in line(table, 0)  # the header row
+        await pilot.press("end")
+        assert table.cursor_row == 299 and table.selected_id == ids(300)[-1]
+        assert "0300ffff" in line(table, table.scrollable_content_region.height - 1)  # the last row, on screen
+        await pilot.press("home", "pagedown")
+        page = table.scrollable_content_region.height - 1
+        assert table.cursor_row == page and int(table.scroll_y) == 1
+        await pilot.press("up")
+        assert table.cursor_row == page - 1
+        await settle(pilot)
+        assert app.detail.task_id == table.selected_id  # the detail pane follows the cursor
+
+
+async def test_mark_several_then_remove_them(live: Dash) -> None:
+    live.store.add(ids(5))
+    app = live.app(run_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(TaskTable)
+        await pilot.press("space", "down", "space")
+        assert table.selection() == [ids(5)[0], ids(5)[2]] and line(table, 1).startswith("●")
+        await pilot.press("x")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: table.row_count == 3)
+        assert {r.task_id for r in live.store.rows()} == {ids(5)[1], *ids(5)[3:]} and not table.marked
+        await pilot.press("space")
+        assert table.marked
+        await pilot.press("escape")  # escape drops the marks first
+        assert not table.marked and table.selection() == [table.selected_id]
+
+
+async def test_click_a_row_and_rows_leaving_above_do_not_move_the_view(live: Dash) -> None:
+    live.store.add(ids(200))
+    app = live.app(run_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(TaskTable)
+        await pilot.press("2")  # only running (here: waiting) tasks
+        table.scroll_to(y=100, animate=False, immediate=True)
+        await pilot.pause()
+        await pilot.click("#table", offset=(20, 3))
+        assert table.cursor_row == 102 and table.selected_id == ids(200)[102]
+        finished = [dataclasses.replace(r, status=Status.SUCCESS) for r in live.store.rows(ids=ids(200)[:10])]
+        table.apply(finished)  # ten rows above the screen leave the "running" filter
+        await pilot.pause()
+        assert table.selected_id == ids(200)[102] and int(table.scroll_y) == 90
+        assert ids(200)[100][:9] in line(table, 1)  # the same first row on screen
+
+
+async def test_empty_messages(live: Dash) -> None:
+    app = live.app(run_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(TaskTable)
+        assert "The watchlist is empty" in line(table, 1)
+        table.load(live.store.rows())
+        live.store.add(ids(2))
+        table.load(live.store.rows())
+        await pilot.press("slash", *"nothing-like-this", "enter")
+        assert table.row_count == 0 and "No task matches" in line(table, 1)
+        assert table.selected_id is None and table.selection() == []

@@ -1,0 +1,71 @@
+"""The table's model: filters, sort order and in-place updates, without Textual."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from mjdash.core.model import Status
+from mjdash.core.store import TaskRow
+from mjdash.ui.task_view import TaskView
+
+
+def row(task_id: str, status: Status = Status.GENERATING, prompt: str | None = None, **kw: object) -> TaskRow:
+    values: dict[str, object] = {f.name: None for f in dataclasses.fields(TaskRow)}
+    values.update(task_id=task_id, added_at=0.0, status=status, prompt=prompt, n_results=0, consecutive_errors=0)
+    values.update(kw)
+    return TaskRow(**values)  # type: ignore[arg-type]
+
+
+def loaded(*rows: TaskRow) -> TaskView:
+    view = TaskView()
+    view.rows_by_id = {r.task_id: r for r in rows}
+    view.rebuild()
+    return view
+
+
+def test_updates_keep_places_and_new_rows_go_last() -> None:
+    view = loaded(row("a", prompt="zebra"), row("b", prompt="apple"))
+    view.sort("prompt", reverse=False)
+    assert view.order == ["b", "a"]
+    changes = view.apply([row("a", prompt="aardvark"), row("c", prompt="a")])
+    assert view.order == ["b", "a", "c"]  # no reshuffle under the reader until the user sorts again
+    assert changes.changed == {"a"} and changes.added == 1 and not changes.removed
+    assert view.index("c") == 2
+    assert not view.apply([row("b", prompt="apple")])  # same data: nothing to repaint
+
+
+def test_rows_leave_and_enter_a_state_filter() -> None:
+    view = loaded(row("a"), row("b"), row("c", Status.SUCCESS))
+    view.state_group = "running"
+    view.rebuild()
+    assert view.order == ["a", "b"]
+    changes = view.apply([row("a", Status.SUCCESS), row("c", Status.GENERATING)])
+    assert changes.removed == {"a"} and changes.added == 1
+    assert view.order == ["b", "c"] and view.index("a") is None
+    assert view.remove(["b", "zzz"]) == {"b"} and "b" not in view.rows_by_id
+
+
+def test_sort_puts_unknown_values_last_both_ways() -> None:
+    view = loaded(
+        row("a", created_at=0.0, completed_at=20.0),
+        row("b"),  # still running: no duration yet
+        row("c", created_at=0.0, completed_at=90.0),
+    )
+    view.sort("took", reverse=False)
+    assert view.order == ["a", "c", "b"]
+    view.sort("took", reverse=True)
+    assert view.order == ["c", "a", "b"]
+
+
+def test_text_and_batch_filters() -> None:
+    view = loaded(
+        row("a", prompt="Red fox", batch="x"),
+        row("b", Status.FAILED, error_message="fox not allowed", batch="y"),
+        row("c", prompt="owl", batch="x"),
+    )
+    view.text_filter = "FOX"
+    view.rebuild()
+    assert view.order == ["a", "b"]
+    view.batch_filter = "x"
+    view.rebuild()
+    assert view.order == ["a"]
