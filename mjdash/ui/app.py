@@ -145,7 +145,7 @@ class MjDashApp(TaskActions):
         self.banner.display = False
         self.filter_box.display = False
         self.download_bar.display = False
-        rows = await asyncio.to_thread(self.store.rows)
+        rows = await self.db(self.store.rows)
         self.table.load(rows)
         self.table.focus()
         self._refresh_header()
@@ -174,20 +174,18 @@ class MjDashApp(TaskActions):
             elif isinstance(event, RoundFinished):
                 self.header_state.eta = event.eta
         if self.follower is not None:
-            result = await asyncio.to_thread(self.follower.poll)
+            result = await self.db(self.follower.poll)
             if result.added:
                 self.notify(
                     f"{result.added} new task(s) from {self.follower.path.name}", title="Following", markup=False
                 )
-                changed_ids |= {r.task_id for r in await asyncio.to_thread(self.store.rows)} - set(
-                    self.table.rows_by_id
-                )
+                changed_ids |= {r.task_id for r in await self.db(self.store.rows)} - set(self.table.rows_by_id)
         if self.poller is not None:  # rows polled without a change still get a fresh "checked"
             since = self._last_tick
             changed_ids |= {t.task_id for t in self.poller.tasks.values() if (t.last_polled or 0) >= since}
         self._last_tick = self.clock.now()
         if changed_ids:
-            rows = await asyncio.to_thread(self.store.rows, ids=sorted(changed_ids))
+            rows = await self.db(self.store.rows, ids=sorted(changed_ids))
             self.table.apply(rows)
             if self.detail.task_id in changed_ids:
                 self.load_detail(self.detail.task_id, keep_thumbs=True)
@@ -256,7 +254,7 @@ class MjDashApp(TaskActions):
         and holding a key down does not lay out the pane for every row passed (a newer load cancels this one)."""
         if delay:
             await asyncio.sleep(delay)
-        task = await asyncio.to_thread(self.store.task, task_id)
+        task = await self.db(self.store.task, task_id)
         row = self.table.rows_by_id.get(task_id)
         if not keep_thumbs:
             self.detail.task_id = None
@@ -276,7 +274,7 @@ class MjDashApp(TaskActions):
     @work(exclusive=True, group="viewer")
     async def action_view_image(self) -> None:
         task_id = self.table.selected_id
-        task = await asyncio.to_thread(self.store.task, task_id) if task_id else None
+        task = await self.db(self.store.task, task_id) if task_id else None
         if task is None or not task.result_urls:
             self.notify("This task has no result images yet.", severity="warning")
             return
@@ -295,8 +293,8 @@ class MjDashApp(TaskActions):
     @work(group="store")
     async def _added(self, text: str) -> None:
         found = extract(text)
-        result = await asyncio.to_thread(self.store.add, found.ids)
-        rows = await asyncio.to_thread(self.store.rows, ids=found.ids)
+        result = await self.db(self.store.add, found.ids)
+        rows = await self.db(self.store.rows, ids=found.ids)
         self.table.apply(rows)
         if self.poller is not None:
             self.poller.force(found.ids)
@@ -322,7 +320,7 @@ class MjDashApp(TaskActions):
 
     @work(group="store")
     async def _remove(self, task_ids: list[str]) -> None:
-        await asyncio.to_thread(self.store.remove, task_ids)
+        await self.db(self.store.remove, task_ids)
         self.table.remove_tasks(task_ids)
         if self.poller is not None:
             self.poller.force([])  # reloads the watchlist

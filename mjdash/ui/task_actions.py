@@ -1,5 +1,6 @@
 """Actions on the selected task that reach outside the app: copy (OSC 52 with a fallback), open in the browser,
-save images to a folder with a progress bar. A mixin of MjDashApp, kept apart to keep app.py small."""
+save images to a folder with a progress bar; and the thread store calls run on. A mixin of MjDashApp, kept
+apart to keep app.py small."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import asyncio
 import shutil
 import subprocess
 import webbrowser
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import work
 from textual.app import App
@@ -16,6 +20,8 @@ from textual.app import App
 from mjdash.core.download import download_tasks
 from mjdash.core.model import Task
 from mjdash.ui.screens.dialogs import FolderDialog
+
+R = TypeVar("R")
 
 if TYPE_CHECKING:
     from textual.widgets import ProgressBar
@@ -26,17 +32,24 @@ if TYPE_CHECKING:
 
 
 class TaskActions(App[str]):
-    """Copy, open and save: the part of MjDashApp that reaches outside it."""
+    """Copy, open and save: the part of MjDashApp that reaches outside it; and the store's own thread."""
 
     table: TaskTable
     store: Store
     fetcher: ImageFetcher
     download_bar: ProgressBar
+    # Store calls get their own thread: the default executor also runs DNS lookups (httpx via anyio) and image
+    # decoding, and on a network where lookups hang, queuing behind them would freeze the table and the detail.
+    _store_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mjdash-store")
+
+    async def db(self, call: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+        """Run a store call off the UI thread, on the store's thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._store_thread, partial(call, *args, **kwargs))
 
     # -- copy, open, save --------------------------------------------------------------------------------------
     async def _selected_task(self) -> Task | None:
         task_id = self.table.selected_id
-        return await asyncio.to_thread(self.store.task, task_id) if task_id else None
+        return await self.db(self.store.task, task_id) if task_id else None
 
     @work(group="clipboard")
     async def action_copy(self, what: str) -> None:
@@ -79,7 +92,7 @@ class TaskActions(App[str]):
 
     @work(group="download", exclusive=True)
     async def _save(self, task_ids: list[str], folder: Path) -> None:
-        tasks = [t for t in await asyncio.to_thread(lambda: [self.store.task(i) for i in task_ids]) if t]
+        tasks = [t for t in await self.db(lambda: [self.store.task(i) for i in task_ids]) if t]
         bar = self.download_bar
         bar.display = True
         bar.update(total=max(1, sum(len(t.result_urls) for t in tasks)), progress=0)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from mjdash.core.model import Status
 from mjdash.ui.screens.dialogs import ConfirmDialog
@@ -82,3 +85,23 @@ async def test_empty_messages(live: Dash) -> None:
         await pilot.press("slash", *"nothing-like-this", "enter")
         assert table.row_count == 0 and "No task matches" in line(table, 1)
         assert table.selected_id is None and table.selection() == []
+
+
+async def test_store_reads_do_not_queue_behind_hung_lookups(fixed: Dash) -> None:
+    """DNS lookups run on the default executor; one that hangs must not freeze the table or the detail."""
+    app = fixed.app(run_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=1))
+        hung = threading.Event()
+        blocker = loop.run_in_executor(None, hung.wait)  # like a getaddrinfo that never answers
+        try:
+            table = app.query_one(TaskTable)
+            await pilot.press("down")
+            await wait_until(pilot, lambda: app.detail.task_id == table.selected_id, timeout=5)
+            rows = await app.db(fixed.store.rows)
+            assert len(rows) == table.row_count
+        finally:
+            hung.set()
+            await blocker
