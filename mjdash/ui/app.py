@@ -247,6 +247,9 @@ class MjDashApp(TaskActions):
     def row_highlighted(self, event: TaskTable.Highlighted) -> None:
         if event.task_id is not None:
             self.load_detail(event.task_id, delay=DETAIL_DELAY)
+        else:  # nothing shown (an empty watchlist, a filter matching nothing)
+            self.workers.cancel_group(self, "detail")
+            self.detail.show(None, None, self.clock.now(), self.settings.expiry_days)
 
     @work(exclusive=True, group="detail")
     async def load_detail(self, task_id: str, keep_thumbs: bool = False, delay: float = 0.0) -> None:

@@ -85,6 +85,8 @@ async def test_empty_messages(live: Dash) -> None:
         await pilot.press("slash", *"nothing-like-this", "enter")
         assert table.row_count == 0 and "No task matches" in line(table, 1)
         assert table.selected_id is None and table.selection() == []
+        await settle(pilot)
+        assert app.detail.task_id is None  # the detail pane does not keep showing a task that is filtered out
 
 
 async def test_store_reads_do_not_queue_behind_hung_lookups(fixed: Dash) -> None:
