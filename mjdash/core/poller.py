@@ -34,6 +34,7 @@ DEFAULT_RATE = 2.0  # requests per second: well inside kie.ai's documented per-k
 DEFAULT_CONCURRENCY = 4
 OFFLINE_AFTER = 3  # consecutive network failures
 BLOCKED_PROBE = 60.0
+FLUSH_EVERY = 50  # answers written to the store in one transaction
 
 
 class Fetcher(Protocol):
@@ -153,6 +154,7 @@ class Poller:
         self._round_requests = 0
         self._round_changes = 0
         self._pending_writes: list[tuple[Fetch, float]] = []
+        self._flush_lock = asyncio.Lock()
         self._last_reload = float("-inf")
         self._reload_now = False
         self._force_all = False
@@ -236,7 +238,7 @@ class Poller:
             while not self._stopping:
                 now = self.clock.now()
                 if now >= next_tick:
-                    self._finish_round()
+                    await self._finish_round()
                     next_tick = now + self.tick
                     if now - self._last_reload >= self.reload_every:
                         self._reload_now = True
@@ -274,7 +276,7 @@ class Poller:
         finally:
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
-            self._finish_round()
+            await self._finish_round()
             self._set_state(Mode.STOPPED)
 
     def _blocked_for(self, now: float) -> float:
@@ -301,6 +303,8 @@ class Poller:
         try:
             fetch = await self.client.fetch_once(task.task_id)
             self._handle(task, fetch)
+            if len(self._pending_writes) >= FLUSH_EVERY:
+                await self._flush(self.clock.now())
         finally:
             self._inflight.discard(task.task_id)
             self._slots.release()
@@ -368,21 +372,24 @@ class Poller:
 
     def _write(self, fetch: Fetch, now: float, next_due: float) -> None:
         self._pending_writes.append((fetch, next_due))
-        if len(self._pending_writes) >= 50:
-            self._flush(now)
 
-    def _flush(self, now: float) -> None:
-        if not self._pending_writes:
-            return
-        writes, self._pending_writes = self._pending_writes, []
-        changes = self.store.record([f for f, _ in writes], next_due={f.task_id: d for f, d in writes})
+    async def _flush(self, now: float) -> None:
+        """Write what was learned in one transaction, in a thread: the engine shares the dashboard's event loop,
+        and a write can wait for another process's transaction. One flush at a time, so writes stay in order."""
+        async with self._flush_lock:
+            if not self._pending_writes:
+                return
+            writes, self._pending_writes = self._pending_writes, []
+            changes = await asyncio.to_thread(
+                self.store.record, [f for f, _ in writes], next_due={f.task_id: d for f, d in writes}
+            )
         for change in changes:
             self._round_changes += 1
             self.on_event(TaskChanged(change, now))
 
-    def _finish_round(self) -> None:
+    async def _finish_round(self) -> None:
         now = self.clock.now()
-        self._flush(now)
+        await self._flush(now)
         pending = self.pending()
         total = len(self.tasks)
         eta = None

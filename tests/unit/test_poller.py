@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -281,3 +282,27 @@ def test_priority_prefers_likely_changes() -> None:
     assert [t.task_id for t in order] == ["long_ago", "due", "fresh", "just_added"]
     assert finished_by(1.0) == 0.5
     assert NaivePolicy().after_poll(fresh, now) == now
+
+
+async def test_store_io_stays_off_the_event_loop_thread(
+    clock: FakeClock, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine shares the dashboard's event loop: its reads and writes must not block it."""
+    api = FakeApi(clock)
+    now = clock.now()
+    ids = [f"t{i:03d}" for i in range(120)]  # more than one flush's worth
+    api.tasks = {tid: FakeTask(now, 5) for tid in ids}
+    store.add(ids)
+    loop_thread = threading.get_ident()
+    threads: list[int] = []
+    for name in ("record", "rows"):
+        real = getattr(store, name)
+
+        def spy(*args: object, _real=real, **kwargs: object) -> object:  # type: ignore[no-untyped-def]
+            threads.append(threading.get_ident())
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(store, name, spy)
+    await _engine(api, store, clock, [], rate=50, concurrency=8).run(until_done=True)
+    assert threads and loop_thread not in threads
+    assert all(store.row(tid).status is Status.SUCCESS for tid in ids)  # type: ignore[union-attr]
