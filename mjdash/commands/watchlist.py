@@ -221,7 +221,18 @@ def _csv_rows(records: Iterable[tuple[TaskRow, Task]], expiry_days: float) -> It
         data["version"] = task.param("version")
         data["result_urls"] = " ".join(task.result_urls)
         data["params"] = safe_json(data["params"])
-        yield {k: data.get(k) for k in CSV_FIELDS}
+        yield {k: _inert(data.get(k)) for k in CSV_FIELDS}
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Any) -> Any:
+    """A cell a spreadsheet will not run: text from the API starting like a formula (``=HYPERLINK(…)``) gets a
+    leading apostrophe, which spreadsheets show as plain text (the OWASP advice on CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def export(settings: Settings, fmt: str, out_path: str | None, batch: str | None, status: str | None) -> int:

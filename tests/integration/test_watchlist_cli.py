@@ -56,7 +56,7 @@ def test_ls_rm_export(tmp_path: Path) -> None:
                 "taskId": tid,
                 "successFlag": flag,
                 "paramJson": json.dumps({"prompt": f"p [b]{tid}[/b]\x1b[2J"}),
-                "errorMessage": "blocked" if flag == 2 else None,
+                "errorMessage": '=HYPERLINK("http://evil.example","blocked")' if flag == 2 else None,
             }
             fetches.append(Fetch(tid, Outcome.OK, task=parse_record(data), api_code=200, raw=data))
         store.record(fetches)
@@ -69,6 +69,7 @@ def test_ls_rm_export(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(exported)))
     assert [r["task_id"] for r in rows] == ["t-ok", "t-run", "t-fail"]
     assert rows[0]["prompt"].startswith("p [b]t-ok[/b]")
+    assert rows[2]["error_message"] == '\'=HYPERLINK("http://evil.example","blocked")'  # inert in a spreadsheet
     out = tmp_path / "all.json"
     r = run_cli("export", "--format", "json", "--out", str(out), env=_env(db))
     assert r.returncode == 0 and len(json.loads(out.read_text())) == 4
