@@ -52,6 +52,8 @@ WHAT_TO_DO = {
 
 class MjDashApp(TaskActions):
     CSS_PATH = "app.tcss"
+    # Under 120 columns the detail pane goes below the table instead of beside it (see app.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     TITLE = "mjdash"
     BINDINGS = [
         Binding("q", "quit", "Quit"),

@@ -57,3 +57,14 @@ def test_help_screen(snap_compare: Any, fixed: Dash) -> None:
 
 def test_welcome_screen(snap_compare: Any) -> None:
     assert snap_compare(WelcomeApp("~/.config/mjdash/config.toml"), terminal_size=SIZE)
+
+
+def test_narrow_terminal_marked_and_sorted(snap_compare: Any, fixed: Dash) -> None:
+    """80×24: the detail pane goes below the table; two tasks marked, sorted by prompt (the header shows ▲)."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await pilot.press("space", "down", "space")
+        pilot.app.table.sort_by("prompt")  # type: ignore[attr-defined]
+        await _ready(pilot)
+
+    assert snap_compare(fixed.app(run_engine=False), terminal_size=(80, 24), run_before=run_before)
