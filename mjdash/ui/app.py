@@ -27,7 +27,7 @@ from mjdash.core.clock import Clock
 from mjdash.core.expiry import expiring
 from mjdash.core.follow import FileFollower
 from mjdash.core.ids import extract
-from mjdash.core.images import ImageFetcher, ImageResult
+from mjdash.core.images import ImageFetcher
 from mjdash.core.model import Status
 from mjdash.core.poller import EngineState, Event, Fetcher, Mode, Poller, RoundFinished, StateChanged, TaskChanged
 from mjdash.core.store import Store
@@ -119,7 +119,7 @@ class MjDashApp(TaskActions):
                 on_event=self._engine_event,
             )
         self._events: list[Event] = []
-        self._thumbs: dict[str, list[ImageResult]] = {}
+        self._thumbs_done: str | None = None  # the task whose thumbnails the detail pane shows in full
         self._sort_index = -1
         self._last_tick = clock.now()
 
@@ -263,15 +263,13 @@ class MjDashApp(TaskActions):
         row = self.table.rows_by_id.get(task_id)
         if not keep_thumbs:
             self.detail.task_id = None
-        self.detail.show(task, row, self.clock.now(), self.settings.expiry_days)
-        if task is None or (keep_thumbs and task_id in self._thumbs):
+        fresh = self.detail.show(task, row, self.clock.now(), self.settings.expiry_days)
+        if task is None or (not fresh and self._thumbs_done == task_id):
             return
-        results: list[ImageResult] = []
+        self._thumbs_done = None  # a newer load may cancel this one half-way: it then loads them again
         for index, url in enumerate(task.result_urls[:4]):
-            result = await self.fetcher.thumbnail(url)
-            results.append(result)
-            self.detail.set_thumbnail(task_id, index, result)
-        self._thumbs[task_id] = results
+            self.detail.set_thumbnail(task_id, index, await self.fetcher.thumbnail(url))
+        self._thumbs_done = task_id
 
     def action_maximize_detail(self) -> None:
         self.screen.toggle_class("detail-max")

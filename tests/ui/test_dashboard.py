@@ -182,3 +182,15 @@ async def test_empty_watchlist_and_resize(live: Dash) -> None:
         await pilot.pause()
         await pilot.resize_terminal(60, 20)
         await pilot.pause()
+
+
+async def test_thumbnails_appear_when_the_task_in_the_detail_pane_finishes(live: Dash) -> None:
+    task = live.sim.add_task(age=57, duration=60, outcome=1, task_type="mj_txt2img", speed="fast")
+    live.store.add([task.task_id])
+    app = live.app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(TaskTable)
+        await wait_until(pilot, lambda: app.detail.task_id == task.task_id)
+        assert not app.detail.query(".thumb-image")  # still generating: no images yet
+        await wait_until(pilot, lambda: table.rows_by_id[task.task_id].status is Status.SUCCESS)
+        await wait_until(pilot, lambda: len(app.detail.query(".thumb-image")) == 4)

@@ -104,6 +104,7 @@ class DetailPane(VerticalScroll):
         super().__init__(**kwargs)
         self.image_cls = image_cls
         self.task_id: str | None = None
+        self._urls: tuple[str, ...] = ()  # the result URLs whose thumbnails are in the grid
 
     def compose(self) -> ComposeResult:
         yield Static(Text("No task selected. Add some with a.", style="dim"), id="detail-head")
@@ -112,22 +113,26 @@ class DetailPane(VerticalScroll):
                 yield Container(Static("", classes="thumb-text"), classes="thumb", id=f"thumb-{index}")
         yield Static("", id="detail-text")
 
-    def show(self, task: Task | None, row: TaskRow | None, now: float, expiry_days: float) -> None:
+    def show(self, task: Task | None, row: TaskRow | None, now: float, expiry_days: float) -> bool:
+        """Show a task; True when its thumbnails must be (re)loaded: another task, or its result URLs changed
+        (a task that finishes while shown gets its images)."""
         head = self.query_one("#detail-head", Static)
         text = self.query_one("#detail-text", Static)
         if task is None:
-            self.task_id = None
+            self.task_id, self._urls = None, ()
             head.update(Text("No task selected. Add some with a.", style="dim"))
             text.update("")
             self._placeholders([])
-            return
-        changed = task.task_id != self.task_id
-        self.task_id = task.task_id
+            return False
+        urls = tuple(task.result_urls[:4])
+        changed = task.task_id != self.task_id or urls != self._urls
+        self.task_id, self._urls = task.task_id, urls
         facts, body = describe(task, row, now, expiry_days)
         head.update(facts)
         text.update(body)
         if changed:
-            self._placeholders(task.result_urls)
+            self._placeholders(urls)
+        return changed
 
     def _placeholders(self, urls: tuple[str, ...] | list[str]) -> None:
         grid = self.query_one("#thumbs", Grid)
