@@ -107,3 +107,20 @@ async def test_store_reads_do_not_queue_behind_hung_lookups(fixed: Dash) -> None
         finally:
             hung.set()
             await blocker
+
+
+async def test_tick_repaints_only_rows_whose_text_changed(fixed: Dash) -> None:
+    app = fixed.app(run_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.query_one(TaskTable)
+        repainted: list[int] = []
+        table.refresh_line = repainted.append  # type: ignore[method-assign]
+        table.tick()
+        assert repainted == []  # nothing moved on: nothing is sent to the terminal
+        generating = [i for i, t in enumerate(table.shown_ids) if table.rows_by_id[t].status is Status.GENERATING]
+        before = table.get_cell(table.shown_ids[generating[0]], "took").plain
+        fixed.clock.t += 5
+        table.tick()
+        assert {y - 1 for y in repainted} >= set(generating)  # durations of running tasks tick
+        assert table.get_cell(table.shown_ids[generating[0]], "took").plain != before

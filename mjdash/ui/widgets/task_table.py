@@ -150,8 +150,13 @@ class TaskTable(ScrollView, can_focus=True):
         self._reshaped(keep, top)
 
     def tick(self) -> None:
-        """Repaint: durations and "checked" ages move on. Only rows whose text changed are rendered again."""
-        self.refresh()
+        """Durations and "checked" ages move on: repaint the rows on screen whose text changed, and only those
+        (an idle table sends nothing to the terminal)."""
+        order, top = self.view.order, int(self.scroll_y)
+        for index in range(top, min(len(order), top + self._page)):
+            cached = self._lines.get(order[index])
+            if cached is None or cached[0] != self._cells(order[index])[0]:
+                self.refresh_line(index + 1)
 
     def _top_id(self) -> str | None:
         order, top = self.view.order, int(self.scroll_y)
@@ -278,11 +283,15 @@ class TaskTable(ScrollView, can_focus=True):
             return strip.apply_style(self.get_component_rich_style("task-table--odd-row"))
         return strip.apply_style(base)
 
+    def _cells(self, task_id: str) -> tuple[Signature, dict[str, Text]]:
+        """A row's cells now, and a signature of what they show (the line cache's key)."""
+        cells = row_cells(self.view.rows_by_id[task_id], self.now())
+        return (task_id in self.marked, *((cell.plain, cell.style) for cell in cells.values())), cells
+
     def _content_strip(self, task_id: str) -> Strip:
         """A row's cells as one line, from the cache while its text is unchanged."""
-        cells = row_cells(self.view.rows_by_id[task_id], self.now())
+        signature, cells = self._cells(task_id)
         marked = task_id in self.marked
-        signature: Signature = (marked, *((cell.plain, cell.style) for cell in cells.values()))
         cached = self._lines.get(task_id)
         if cached is not None and cached[0] == signature:
             return cached[1]
