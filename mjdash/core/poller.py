@@ -380,9 +380,13 @@ class Poller:
             if not self._pending_writes:
                 return
             writes, self._pending_writes = self._pending_writes, []
-            changes = await asyncio.to_thread(
-                self.store.record, [f for f, _ in writes], next_due={f.task_id: d for f, d in writes}
-            )
+            try:
+                changes = await asyncio.to_thread(
+                    self.store.record, [f for f, _ in writes], next_due={f.task_id: d for f, d in writes}
+                )
+            except BaseException:
+                self._pending_writes[:0] = writes  # kept for the next flush: what was learned is not lost
+                raise
         for change in changes:
             self._round_changes += 1
             self.on_event(TaskChanged(change, now))

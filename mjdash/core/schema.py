@@ -69,6 +69,20 @@ class StoreError(Exception):
     """The database cannot be used; the message is one line, names the path and says what to do."""
 
 
+def explain_sqlite(exc: sqlite3.Error, path: Path) -> str:
+    """One line for a SQLite error met while the database is in use."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return f"the database {path} stayed locked by another mjdash process for too long — try again"
+    if "full" in text:
+        return f"the disk holding {path} is full — free some space and try again"
+    if "readonly" in text or "read-only" in text:
+        return f"cannot write {path}: it is read-only — fix its permissions or use --db"
+    if "I/O" in text or "malformed" in text or "not a database" in text:
+        return f"cannot use {path}: {text} — check the disk, or move the file away and use --db"
+    return f"database error in {path}: {text}"
+
+
 def check_existing(path: Path) -> bool:
     """Raise StoreError if ``path`` holds something that is not ours; True when there is nothing to lose."""
     if path.is_dir():

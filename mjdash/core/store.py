@@ -20,7 +20,7 @@ from typing import Any
 
 from mjdash.core.model import FINAL_STATES, Status, Task, parse_record
 from mjdash.core.outcomes import Fetch
-from mjdash.core.schema import BUSY_TIMEOUT_MS, StoreError, check_existing, migrate
+from mjdash.core.schema import BUSY_TIMEOUT_MS, StoreError, check_existing, explain_sqlite, migrate
 
 __all__ = ["AddResult", "Change", "Store", "StoreError", "TaskRow"]
 
@@ -167,12 +167,13 @@ class Store:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One short write transaction (BEGIN IMMEDIATE takes the write lock up front, so no deadlock)."""
-        with self._lock:
+        with self._lock, self._explained():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
@@ -181,8 +182,17 @@ class Store:
             migrate(db, self.path)
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
+        with self._lock, self._explained():
             return self._db.execute(sql, args).fetchall()
+
+    @contextmanager
+    def _explained(self) -> Iterator[None]:
+        """SQLite failures while in use (locked too long, disk full, I/O errors) as a StoreError with one line
+        that says what to do; the transaction was rolled back, so nothing half-written stays."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(explain_sqlite(exc, self.path)) from exc
 
     # -- the watchlist ---------------------------------------------------------------------------------------
     def add(self, task_ids: Iterable[str], *, batch: str | None = None, note: str | None = None) -> AddResult:

@@ -15,7 +15,7 @@ from mjdash.core.model import Status, parse_record
 from mjdash.core.outcomes import Fetch, Outcome
 from mjdash.core.poller import Mode, Poller, RoundFinished, StateChanged, TaskChanged, TaskErrored
 from mjdash.core.schedule import AdaptivePolicy, Durations, NaivePolicy, Tracked, finished_by
-from mjdash.core.store import Store
+from mjdash.core.store import Store, StoreError
 
 
 @dataclass
@@ -306,3 +306,27 @@ async def test_store_io_stays_off_the_event_loop_thread(
     await _engine(api, store, clock, [], rate=50, concurrency=8).run(until_done=True)
     assert threads and loop_thread not in threads
     assert all(store.row(tid).status is Status.SUCCESS for tid in ids)  # type: ignore[union-attr]
+
+
+async def test_a_failed_write_is_kept_and_written_by_the_next_run(
+    clock: FakeClock, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = FakeApi(clock)
+    api.tasks = {"a": FakeTask(clock.now() - 100, 5)}  # already finished: one answer is final
+    store.add(["a"])
+    real = store.record
+    failures = [StoreError("the disk holding w.db is full — free some space and try again")]
+
+    def record(*args: object, **kwargs: object) -> object:
+        if failures:
+            raise failures.pop()
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "record", record)
+    engine = _engine(api, store, clock, [])
+    with pytest.raises(StoreError):
+        await engine.run(until_done=True)
+    calls = len(api.calls)
+    await engine.run(until_done=True)
+    assert store.row("a").status is Status.SUCCESS  # type: ignore[union-attr]
+    assert len(api.calls) == calls  # written from what was kept, not asked again

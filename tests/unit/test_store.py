@@ -174,3 +174,38 @@ def test_empty_file_becomes_a_database(tmp_path: Path) -> None:
     with Store(path) as store:
         store.add(["x"])
         assert store.count() == 1
+
+
+class _FailingConnection:
+    """A connection whose every statement fails the way SQLite does when something outside goes wrong."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        self.in_transaction = False
+
+    def execute(self, *args: object) -> None:
+        raise sqlite3.OperationalError(self.message)
+
+
+@pytest.mark.parametrize(
+    ("sqlite_says", "we_say"),
+    [
+        ("database is locked", "stayed locked by another mjdash process"),
+        ("database or disk is full", "is full — free some space"),
+        ("attempt to write a readonly database", "read-only"),
+        ("disk I/O error", "check the disk"),
+    ],
+)
+def test_failures_in_use_are_one_line_store_errors(tmp_path: Path, sqlite_says: str, we_say: str) -> None:
+    store = Store(tmp_path / "w.db")
+    real = store._db
+    store._db = _FailingConnection(sqlite_says)  # type: ignore[assignment]
+    try:
+        for call in (lambda: store.add(["a1b2c3"]), store.rows):
+            with pytest.raises(StoreError) as caught:
+                call()  # type: ignore[operator]
+            assert we_say in str(caught.value) and str(tmp_path / "w.db") in str(caught.value)
+            assert "\n" not in str(caught.value)
+    finally:
+        store._db = real
+        store.close()
