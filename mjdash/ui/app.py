@@ -13,14 +13,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static
+from textual.worker import Worker, WorkerState
 
 from mjdash.config import Settings
 from mjdash.core.clock import Clock
@@ -29,28 +28,25 @@ from mjdash.core.follow import FileFollower
 from mjdash.core.ids import extract
 from mjdash.core.images import ImageFetcher
 from mjdash.core.model import Status
-from mjdash.core.poller import EngineState, Event, Fetcher, Mode, Poller, RoundFinished, StateChanged, TaskChanged
-from mjdash.core.store import Store
+from mjdash.core.poller import Event, Fetcher, Mode, Poller, RoundFinished, StateChanged, TaskChanged
+from mjdash.core.store import Store, StoreError
 from mjdash.core.text import safe
-from mjdash.ui.cells import COLUMN_KEYS, short_id
-from mjdash.ui.screens.dialogs import ALL_BATCHES, AddDialog, BatchPicker, ConfirmDialog
+from mjdash.ui.announce import JOB_TITLES, banner_text, failure_line, filter_note, finished_toasts
+from mjdash.ui.cells import short_id
+from mjdash.ui.screens.dialogs import AddDialog, ConfirmDialog
 from mjdash.ui.screens.help import HelpScreen
 from mjdash.ui.screens.image_view import ImageView
 from mjdash.ui.task_actions import TaskActions
+from mjdash.ui.view_actions import ViewActions
 from mjdash.ui.widgets.detail import DetailPane
 from mjdash.ui.widgets.header import HeaderState, StatusHeader
 from mjdash.ui.widgets.task_table import TaskTable
 
 DETAIL_DELAY = 0.04  # seconds after the cursor stops before the detail pane follows
-GROUP_KEYS = {"1": "all", "2": "running", "3": "success", "4": "failed", "5": "problems"}
-WHAT_TO_DO = {
-    Mode.OFFLINE: "kie.ai cannot be reached — showing the last known data; mjdash keeps retrying by itself.",
-    Mode.BLOCKED: "showing the last known data; mjdash checks again every minute and resumes by itself.",
-    Mode.RATE_LIMITED: "kie.ai asked mjdash to slow down — polling resumes by itself.",
-}
+ENGINE_RESTART = 10.0  # seconds before a refresh engine that failed is started again
 
 
-class MjDashApp(TaskActions):
+class MjDashApp(ViewActions, TaskActions):
     CSS_PATH = "app.tcss"
     # Under 120 columns the detail pane goes below the table instead of beside it (see app.tcss).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
@@ -120,7 +116,8 @@ class MjDashApp(TaskActions):
             )
         self._events: list[Event] = []
         self._thumbs_done: str | None = None  # the task whose thumbnails the detail pane shows in full
-        self._sort_index = -1
+        self._store_trouble: str | None = None  # the watchlist database cannot be read
+        self._engine_trouble: str | None = None  # the refresh engine failed and waits for its restart
         self._last_tick = clock.now()
 
     # -- layout ------------------------------------------------------------------------------------------------
@@ -147,20 +144,44 @@ class MjDashApp(TaskActions):
         self.banner.display = False
         self.filter_box.display = False
         self.download_bar.display = False
-        rows = await self.db(self.store.rows)
-        self.table.load(rows)
+        await self._load_all()
         self.table.focus()
         self._refresh_header()
-        if self.poller is not None:
-            self.run_worker(self.poller.run(), group="engine", exclusive=True, exit_on_error=False)
+        self._start_engine()
         self.set_interval(1.0, self.tick, name="tick")
 
     # -- the engine -------------------------------------------------------------------------------------------
     def _engine_event(self, event: Event) -> None:
         self._events.append(event)
 
+    async def _load_all(self) -> bool:
+        """(Re)load the whole watchlist; on a database failure the banner says so and the next tick retries."""
+        try:
+            rows = await self.db(self.store.rows)
+        except StoreError as exc:
+            self._store_failed(exc)
+            return False
+        self.table.load(rows)
+        if self._store_trouble is not None:
+            self._store_trouble = None
+            self._show_banner()
+        return True
+
     async def tick(self) -> None:
-        """Once a second: apply what the engine learned in one batch, tick the time columns."""
+        """Once a second: apply what the engine learned in one batch, tick the time columns. A database that
+        cannot be read meanwhile puts up the banner; everything is read again once it can."""
+        if self._store_trouble is not None and not await self._load_all():
+            return
+        try:
+            await self._apply_news()
+        except StoreError as exc:
+            self._store_failed(exc)
+
+    def _store_failed(self, exc: StoreError) -> None:
+        self._store_trouble = f"{exc} (the table shows what it had; mjdash tries again every second)"
+        self._show_banner()
+
+    async def _apply_news(self) -> None:
         events, self._events = self._events, []
         changed_ids: set[str] = set()
         finished: list[TaskChanged] = []
@@ -172,7 +193,8 @@ class MjDashApp(TaskActions):
                     finished.append(event)
             elif isinstance(event, StateChanged):
                 self.header_state.engine = event.state
-                self._banner(event.state)
+                self._engine_trouble = None  # it runs again
+                self._show_banner()
             elif isinstance(event, RoundFinished):
                 self.header_state.eta = event.eta
         if self.follower is not None:
@@ -196,35 +218,16 @@ class MjDashApp(TaskActions):
         self._refresh_header()
 
     def _announce(self, finished: list[TaskChanged]) -> None:
-        if not finished:
-            return
-        if self.bell_on_finish:
+        if finished and self.bell_on_finish:
             self.bell()
-        if len(finished) <= 3:
-            for event in finished:
-                change = event.change
-                severity: SeverityLevel = "information" if change.new is Status.SUCCESS else "error"
-                detail = change.row.error_message or (change.row.prompt or "")
-                self.notify(
-                    safe(" ".join(detail.split())[:80]),
-                    markup=False,
-                    title=f"{short_id(change.task_id)} {change.new.value}",
-                    severity=severity,
-                )
-            return
-        counts = Counter(e.change.new.value for e in finished)
-        text = ", ".join(f"{n} {s}" for s, n in counts.most_common())
-        failed = any(e.change.new.is_failure for e in finished)
-        self.notify(text, title=f"{len(finished)} tasks finished", severity="warning" if failed else "information")
+        for toast in finished_toasts(finished):
+            self.notify(toast.message, title=toast.title, severity=toast.severity, markup=False)
 
-    def _banner(self, state: EngineState) -> None:
-        banner = self.banner
-        if state.mode in WHAT_TO_DO:
-            reason = state.message or state.mode.value
-            banner.update(Text(f"⚠ {safe(reason)}\n  {WHAT_TO_DO[state.mode]}"))
-            banner.display = True
-        else:
-            banner.display = False
+    def _show_banner(self) -> None:
+        text = banner_text(self.header_state.engine, filter(None, (self._store_trouble, self._engine_trouble)))
+        if text is not None:
+            self.banner.update(text)
+        self.banner.display = text is not None
 
     def _refresh_header(self) -> None:
         rows = list(self.table.rows_by_id.values())
@@ -234,15 +237,27 @@ class MjDashApp(TaskActions):
         state.done = sum(1 for r in rows if r.status.is_final)
         now = self.clock.now()
         state.expiring = len(expiring(rows, now, self.settings.expiry_days))
-        notes = []
-        if self.table.view.state_group != "all":
-            notes.append(f"showing {self.table.view.state_group}")
-        if self.table.view.batch_filter is not None:
-            notes.append(f"batch {safe(self.table.view.batch_filter)}")
-        if self.table.view.text_filter:
-            notes.append(f"filter “{safe(self.table.view.text_filter)}”")
-        state.filter_note = ", ".join(notes)
+        state.filter_note = filter_note(self.table.view)
         self.header.render_state(state, now)
+
+    # -- failures ---------------------------------------------------------------------------------------------
+    @on(Worker.StateChanged)
+    def worker_changed(self, event: Worker.StateChanged) -> None:
+        """Every background job that fails ends here: a toast (or, for the engine, a banner and a restart)."""
+        if event.state is not WorkerState.ERROR:
+            return
+        message = failure_line(event.worker.error)
+        if event.worker.group == "engine":
+            self._engine_trouble = f"The refresh engine stopped: {message} — restarting in {ENGINE_RESTART:.0f} s."
+            self._show_banner()
+            self.set_timer(ENGINE_RESTART, self._start_engine)
+            return
+        title = JOB_TITLES.get(event.worker.group, "Background job failed")
+        self.notify(message, title=title, severity="error", markup=False)
+
+    def _start_engine(self) -> None:
+        if self.poller is not None:
+            self.run_worker(self.poller.run(), group="engine", exclusive=True, exit_on_error=False)
 
     # -- the detail pane ----------------------------------------------------------------------------------------
     @on(TaskTable.Highlighted)
@@ -253,7 +268,7 @@ class MjDashApp(TaskActions):
             self.workers.cancel_group(self, "detail")
             self.detail.show(None, None, self.clock.now(), self.settings.expiry_days)
 
-    @work(exclusive=True, group="detail")
+    @work(exclusive=True, group="detail", exit_on_error=False)
     async def load_detail(self, task_id: str, keep_thumbs: bool = False, delay: float = 0.0) -> None:
         """Show a task in the detail pane. After a cursor move it waits a moment, so the cursor is painted first
         and holding a key down does not lay out the pane for every row passed (a newer load cancels this one)."""
@@ -274,7 +289,7 @@ class MjDashApp(TaskActions):
     def action_maximize_detail(self) -> None:
         self.screen.toggle_class("detail-max")
 
-    @work(exclusive=True, group="viewer")
+    @work(exclusive=True, group="viewer", exit_on_error=False)
     async def action_view_image(self) -> None:
         task_id = self.table.selected_id
         task = await self.db(self.store.task, task_id) if task_id else None
@@ -293,7 +308,7 @@ class MjDashApp(TaskActions):
 
         self.push_screen(AddDialog(), added)
 
-    @work(group="store")
+    @work(group="store", exit_on_error=False)
     async def _added(self, text: str) -> None:
         found = extract(text)
         result = await self.db(self.store.add, found.ids)
@@ -321,7 +336,7 @@ class MjDashApp(TaskActions):
         what = f"task {task_ids[0]}" if len(task_ids) == 1 else f"the {len(task_ids)} marked tasks"
         self.push_screen(ConfirmDialog(f"Remove {what} from the watchlist?"), confirmed)
 
-    @work(group="store")
+    @work(group="store", exit_on_error=False)
     async def _remove(self, task_ids: list[str]) -> None:
         await self.db(self.store.remove, task_ids)
         self.table.remove_tasks(task_ids)
@@ -347,58 +362,6 @@ class MjDashApp(TaskActions):
             self.poller.resume()
         else:
             self.poller.pause()
-
-    def action_filter(self) -> None:
-        box = self.filter_box
-        box.display = True
-        box.focus()
-
-    @on(Input.Submitted, "#filter")
-    def filter_submitted(self, event: Input.Submitted) -> None:
-        self.table.view.text_filter = event.value.strip()
-        self._refilter()
-        self.table.focus()
-
-    def action_clear_filter(self) -> None:
-        if self.table.clear_marks():  # escape first drops the marks, then the filter
-            return
-        box = self.filter_box
-        box.value = ""
-        box.display = False
-        if self.table.view.text_filter:
-            self.table.view.text_filter = ""
-            self._refilter()
-        self.table.focus()
-
-    def action_group(self, group: str) -> None:
-        self.table.view.state_group = group
-        self._refilter()
-
-    def _refilter(self) -> None:
-        self.table.rebuild()
-        self._refresh_header()
-
-    def action_batch(self) -> None:
-        def chosen(name: str | None) -> None:
-            if name is None:
-                return
-            self.table.view.batch_filter = None if name == ALL_BATCHES else name
-            self._refilter()
-
-        batches = sorted({r.batch for r in self.table.rows_by_id.values() if r.batch})
-        self.push_screen(BatchPicker(batches, self.table.view.batch_filter), chosen)
-
-    @on(TaskTable.Sorted)
-    def header_sorted(self, event: TaskTable.Sorted) -> None:
-        self._sort_index = COLUMN_KEYS.index(event.column)  # `o` goes on from the clicked column
-
-    def action_sort_next(self) -> None:
-        self._sort_index = (self._sort_index + 1) % len(COLUMN_KEYS)
-        self.table.sort_by(COLUMN_KEYS[self._sort_index], reverse=False)
-        self.notify(f"sorted by {COLUMN_KEYS[self._sort_index]}", timeout=2)
-
-    def action_sort_reverse(self) -> None:
-        self.table.sort_by(self.table.view.sort_column or "state", reverse=not self.table.view.sort_reverse)
 
     # -- help and the palette ----------------------------------------------------------------------------------
     def action_help(self) -> None:

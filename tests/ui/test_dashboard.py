@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 from textual.widgets import Input, Static, TextArea
 
 from mjdash.core.model import Status
 from mjdash.core.poller import Mode
+from mjdash.core.store import StoreError
 from mjdash.ui.screens.dialogs import AddDialog, BatchPicker, ConfirmDialog
 from mjdash.ui.screens.help import HelpScreen
 from mjdash.ui.screens.image_view import ImageView
@@ -194,3 +196,58 @@ async def test_thumbnails_appear_when_the_task_in_the_detail_pane_finishes(live:
         assert not app.detail.query(".thumb-image")  # still generating: no images yet
         await wait_until(pilot, lambda: table.rows_by_id[task.task_id].status is Status.SUCCESS)
         await wait_until(pilot, lambda: len(app.detail.query(".thumb-image")) == 4)
+
+
+async def test_database_failures_show_a_banner_and_recover(live: Dash, monkeypatch: pytest.MonkeyPatch) -> None:
+    task = live.sim.add_task(age=0, duration=10_000)
+    live.store.add([task.task_id])
+    app = live.app(run_engine=False)
+    async with app.run_test(size=SIZE, notifications=True):
+        table = app.query_one(TaskTable)
+        real_rows = live.store.rows
+        locked = StoreError(f"the database {live.store.path} stayed locked by another mjdash process — try again")
+
+        def failing_rows(*args: object, **kwargs: object) -> object:
+            raise locked
+
+        monkeypatch.setattr(live.store, "rows", failing_rows)
+        live.store.add(["ffffffffffffffffffffffffffffffff"])  # arrives while the database cannot be read
+        await app._load_all()
+        assert app.banner.display and "stayed locked" in _plain(app, "#banner")
+        assert table.row_count == 1  # the table keeps what it had
+        monkeypatch.setattr(live.store, "rows", real_rows)  # the lock is gone
+        await app.tick()
+        assert not app.banner.display and table.row_count == 2
+
+
+async def test_a_failed_job_is_a_toast_and_a_failed_engine_restarts(
+    live: Dash, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mjdash.ui.app as app_module
+
+    monkeypatch.setattr(app_module, "ENGINE_RESTART", 0.2)
+    task = live.sim.add_task(age=0, duration=10_000)
+    live.store.add([task.task_id])
+    real_record = live.store.record
+    failures = [StoreError("the disk holding w.db is full — free some space and try again")]
+
+    def record_once_failing(*args: object, **kwargs: object) -> object:
+        if failures:
+            raise failures.pop()
+        return real_record(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(live.store, "record", record_once_failing)
+    app = live.app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_until(pilot, lambda: app.banner.display and "engine stopped" in _plain(app, "#banner"))
+        assert "disk holding w.db is full" in _plain(app, "#banner")
+        await wait_until(pilot, lambda: not app.banner.display)  # restarted by itself, and it works again
+        await wait_until(pilot, lambda: app.table.rows_by_id[task.task_id].last_polled is not None)
+
+        def add_fails(*args: object, **kwargs: object) -> object:
+            raise StoreError("cannot write w.db: it is read-only — fix its permissions or use --db")
+
+        monkeypatch.setattr(live.store, "add", add_fails)
+        app._added("0123456789abcdef0123456789abcdef")
+        await wait_until(pilot, lambda: any("read-only" in str(n.message) for n in app._notifications))
+        assert app.is_running
