@@ -118,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from mjdash.commands.common import EXIT_FAILED, EXIT_USAGE, UsageError, err
     from mjdash.config import ConfigError, load_settings
+    from mjdash.core.follow import FollowError
     from mjdash.core.store import StoreError
 
     try:
@@ -170,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ConfigError) as exc:
         err(str(exc))
         return EXIT_USAGE
-    except StoreError as exc:
+    except (StoreError, FollowError) as exc:
         err(str(exc))
         return EXIT_FAILED
     except KeyboardInterrupt:

@@ -25,6 +25,10 @@ class FollowResult:
     event: str | None = None  # "waiting", "truncated", "rotated"
 
 
+class FollowError(Exception):
+    """The followed file exists but cannot be read (permissions, a directory, an I/O error)."""
+
+
 class FileFollower:
     """Call :meth:`poll` on a timer; each call reads whatever complete lines were appended since the last."""
 
@@ -74,6 +78,16 @@ class FileFollower:
         return result, found.rejected
 
     def poll(self) -> FollowResult:
+        """Add the IDs in lines written since the last poll; FollowError (one line) when the file cannot be read."""
+        try:
+            return self._poll()
+        except OSError as exc:
+            self.close()
+            raise FollowError(
+                f"cannot read {self.path}: {exc.strerror or exc} — fix that, or follow another file"
+            ) from None
+
+    def _poll(self) -> FollowResult:
         out = FollowResult()
         if self._handle is None and not self._open(start_at_saved=True):
             out.event = "waiting"

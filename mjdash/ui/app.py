@@ -24,7 +24,7 @@ from textual.worker import Worker, WorkerState
 from mjdash.config import Settings
 from mjdash.core.clock import Clock
 from mjdash.core.expiry import expiring
-from mjdash.core.follow import FileFollower
+from mjdash.core.follow import FileFollower, FollowError, FollowResult
 from mjdash.core.ids import extract
 from mjdash.core.images import ImageFetcher
 from mjdash.core.model import Status
@@ -116,8 +116,7 @@ class MjDashApp(ViewActions, TaskActions):
             )
         self._events: list[Event] = []
         self._thumbs_done: str | None = None  # the task whose thumbnails the detail pane shows in full
-        self._store_trouble: str | None = None  # the watchlist database cannot be read
-        self._engine_trouble: str | None = None  # the refresh engine failed and waits for its restart
+        self._troubles: dict[str, str] = {}  # lasting problems for the banner, by source: store, engine, follow
         self._last_tick = clock.now()
 
     # -- layout ------------------------------------------------------------------------------------------------
@@ -162,15 +161,13 @@ class MjDashApp(ViewActions, TaskActions):
             self._store_failed(exc)
             return False
         self.table.load(rows)
-        if self._store_trouble is not None:
-            self._store_trouble = None
-            self._show_banner()
+        self._trouble("store", None)
         return True
 
     async def tick(self) -> None:
         """Once a second: apply what the engine learned in one batch, tick the time columns. A database that
         cannot be read meanwhile puts up the banner; everything is read again once it can."""
-        if self._store_trouble is not None and not await self._load_all():
+        if "store" in self._troubles and not await self._load_all():
             return
         try:
             await self._apply_news()
@@ -178,7 +175,16 @@ class MjDashApp(ViewActions, TaskActions):
             self._store_failed(exc)
 
     def _store_failed(self, exc: StoreError) -> None:
-        self._store_trouble = f"{exc} (the table shows what it had; mjdash tries again every second)"
+        self._trouble("store", f"{exc} (the table shows what it had; mjdash tries again every second)")
+
+    def _trouble(self, source: str, message: str | None) -> None:
+        """Put up (or, with None, take down) a lasting problem in the banner."""
+        if message is None and source not in self._troubles:
+            return
+        if message is None:
+            del self._troubles[source]
+        else:
+            self._troubles[source] = message
         self._show_banner()
 
     async def _apply_news(self) -> None:
@@ -193,12 +199,18 @@ class MjDashApp(ViewActions, TaskActions):
                     finished.append(event)
             elif isinstance(event, StateChanged):
                 self.header_state.engine = event.state
-                self._engine_trouble = None  # it runs again
+                self._troubles.pop("engine", None)  # it runs again
                 self._show_banner()
             elif isinstance(event, RoundFinished):
                 self.header_state.eta = event.eta
         if self.follower is not None:
-            result = await self.db(self.follower.poll)
+            try:
+                result = await self.db(self.follower.poll)
+            except FollowError as exc:
+                self._trouble("follow", f"{exc} (mjdash keeps trying)")
+                result = FollowResult()
+            else:
+                self._trouble("follow", None)
             if result.added:
                 self.notify(
                     f"{result.added} new task(s) from {self.follower.path.name}", title="Following", markup=False
@@ -224,7 +236,7 @@ class MjDashApp(ViewActions, TaskActions):
             self.notify(toast.message, title=toast.title, severity=toast.severity, markup=False)
 
     def _show_banner(self) -> None:
-        text = banner_text(self.header_state.engine, filter(None, (self._store_trouble, self._engine_trouble)))
+        text = banner_text(self.header_state.engine, self._troubles.values())
         if text is not None:
             self.banner.update(text)
         self.banner.display = text is not None
@@ -248,8 +260,7 @@ class MjDashApp(ViewActions, TaskActions):
             return
         message = failure_line(event.worker.error)
         if event.worker.group == "engine":
-            self._engine_trouble = f"The refresh engine stopped: {message} — restarting in {ENGINE_RESTART:.0f} s."
-            self._show_banner()
+            self._trouble("engine", f"The refresh engine stopped: {message} — restarting in {ENGINE_RESTART:.0f} s.")
             self.set_timer(ENGINE_RESTART, self._start_engine)
             return
         title = JOB_TITLES.get(event.worker.group, "Background job failed")

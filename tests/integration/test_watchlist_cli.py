@@ -184,3 +184,9 @@ def test_add_follow_until_interrupted(tmp_path: Path) -> None:
     assert proc.returncode == 0 and "Traceback" not in err
     with Store(db) as store:
         assert [(r.task_id, r.batch) for r in store.rows()] == [("first-1", "live"), ("second-2", "live")]
+
+
+def test_add_follow_of_an_unreadable_path_is_one_line(tmp_path: Path) -> None:
+    r = run_cli("add", "--follow", str(tmp_path), env=_env(tmp_path / "w.db"))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith(f"mjdash: cannot read {tmp_path}:")

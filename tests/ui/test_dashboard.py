@@ -251,3 +251,17 @@ async def test_a_failed_job_is_a_toast_and_a_failed_engine_restarts(
         app._added("0123456789abcdef0123456789abcdef")
         await wait_until(pilot, lambda: any("read-only" in str(n.message) for n in app._notifications))
         assert app.is_running
+
+
+async def test_following_an_unreadable_file_is_a_banner_until_fixed(live: Dash) -> None:
+    log = live.tmp / "batch.log"
+    log.mkdir()
+    app = live.app(run_engine=False, follow=log)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.tick()
+        assert app.banner.display and f"cannot read {log}" in _plain(app, "#banner")
+        log.rmdir()
+        log.write_text("taskId=0123456789abcdef0123456789abcdef\n")
+        await app.tick()
+        await pilot.pause()
+        assert not app.banner.display and app.table.row_count == 1

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mjdash.core.follow import FileFollower
+import pytest
+
+from mjdash.core.follow import FileFollower, FollowError
 from mjdash.core.store import Store
 
 
@@ -52,3 +54,17 @@ def test_restart_resumes_and_does_not_re_add_removed(tmp_path: Path) -> None:
         assert second.poll().added == 1
         assert _ids(store) == ["id-002", "id-003"]
         second.close()
+
+
+def test_an_unreadable_path_is_a_one_line_error_until_it_is_fixed(tmp_path: Path) -> None:
+    log = tmp_path / "batch.log"
+    log.mkdir()  # a directory where the file should be (chmod cannot make a file unreadable for root)
+    with Store(tmp_path / "w.db") as store:
+        follower = FileFollower(log, store)
+        with pytest.raises(FollowError) as caught:
+            follower.poll()
+        assert str(caught.value).startswith(f"cannot read {log}:") and "\n" not in str(caught.value)
+        log.rmdir()
+        log.write_text("taskId=id-001\n")
+        assert follower.poll().added == 1  # fixed: it goes on by itself
+        follower.close()
