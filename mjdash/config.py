@@ -10,6 +10,9 @@ Config file (TOML), by default ``<user config dir>/mjdash/config.toml``::
     retry_seconds = 8          # total time one request may spend retrying
     rate = 2.0                 # requests per second (the poller)
     concurrency = 4            # requests in flight (the poller)
+    min_interval = 3.0         # seconds: never ask about one task more often than this
+    stuck_factor = 3.0         # a running task is "stuck" past this many times its expected duration
+                               # (past the learned 99th percentile once 20 of its kind have finished)
     expiry_days = 14           # kie.ai keeps result files about this long
     image_max_mb = 40          # largest image body accepted
     cache_max_mb = 512         # image cache size bound
@@ -31,6 +34,7 @@ from mjdash.core.credentials import DEFAULT_BASE_URL, Secret
 
 if TYPE_CHECKING:
     from mjdash.core.api import RetryPolicy
+    from mjdash.core.schedule import AdaptivePolicy
 
 APP = "mjdash"
 
@@ -63,6 +67,8 @@ class Settings:
     retry_seconds: float = 8.0
     rate: float = 2.0
     concurrency: int = 4
+    min_interval: float = 3.0
+    stuck_factor: float = 3.0
     expiry_days: float = 14.0
     image_max_mb: int = 40
     cache_max_mb: int = 512
@@ -73,6 +79,12 @@ class Settings:
         from mjdash.core.api import RetryPolicy
 
         return RetryPolicy(attempts=self.retry_attempts, total_s=self.retry_seconds)
+
+    def policy(self) -> AdaptivePolicy:
+        """The refresh engine's policy with this configuration (a new one each time: it learns)."""
+        from mjdash.core.schedule import AdaptivePolicy
+
+        return AdaptivePolicy(min_interval=self.min_interval, stuck_factor=self.stuck_factor)
 
     def with_overrides(self, **values: Any) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})
@@ -88,6 +100,8 @@ _FILE_KEYS: dict[str, type] = {
     "retry_seconds": float,
     "rate": float,
     "concurrency": int,
+    "min_interval": float,
+    "stuck_factor": float,
     "expiry_days": float,
     "image_max_mb": int,
     "cache_max_mb": int,
@@ -160,6 +174,8 @@ def load_settings(
             "retry_seconds",
             "rate",
             "concurrency",
+            "min_interval",
+            "stuck_factor",
             "expiry_days",
             "image_max_mb",
             "cache_max_mb",
@@ -180,7 +196,7 @@ def load_settings(
     if env.get("MJDASH_CACHE_DIR"):
         settings = replace(settings, cache_dir=Path(env["MJDASH_CACHE_DIR"]).expanduser())
     settings = settings.with_overrides(base_url=base_url, db_path=Path(db).expanduser() if db else None, **flags)
-    for name in ("timeout", "rate", "retry_seconds"):
+    for name in ("timeout", "rate", "retry_seconds", "min_interval", "stuck_factor"):
         _positive(name, getattr(settings, name), where)
     for name in ("retry_attempts", "concurrency"):
         if getattr(settings, name) < 1:

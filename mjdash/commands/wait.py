@@ -18,7 +18,7 @@ from mjdash.commands.common import STATUS_MARK, UsageError, err, make_client, va
 from mjdash.config import Settings
 from mjdash.core.model import Status
 from mjdash.core.outcomes import Outcome
-from mjdash.core.poller import Event, Mode, Poller, RoundFinished, StateChanged, TaskChanged, TaskErrored
+from mjdash.core.poller import Event, Mode, Poller, RoundFinished, StateChanged, TaskChanged, TaskErrored, TaskStuck
 from mjdash.core.store import Store
 from mjdash.core.text import safe
 from mjdash.core.timefmt import duration
@@ -30,14 +30,11 @@ BAR = 30
 class Progress:
     """One line per change (pipes), or a redrawn progress bar with counts and ETA (terminals)."""
 
-    def __init__(self, out: TextIO, tty: bool, store: Store, scope: list[str]) -> None:
-        self.out, self.tty, self.store, self.scope = out, tty, store, scope
-        self.started = time.monotonic()
+    def __init__(self, out: TextIO, tty: bool) -> None:
+        self.out, self.tty = out, tty
         self.eta: float | None = None
         self.note = ""
-
-    def counts(self) -> Counter[Status]:
-        return Counter(r.status for r in self.store.rows(ids=self.scope))
+        self.rate_shown: float | None = None
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, TaskChanged):
@@ -48,6 +45,9 @@ class Progress:
         elif isinstance(event, TaskErrored) and (event.gave_up or not event.fetch.outcome.transient):
             suffix = " (giving up)" if event.gave_up else ""
             self._line(safe(f"{event.fetch.task_id}  {event.fetch.message}{suffix}"))
+        elif isinstance(event, TaskStuck):
+            expected = duration(event.expected)
+            self._line(safe(f"{event.task_id}  ⚠ stuck: running for {duration(event.age)}, usually {expected}"))
         elif isinstance(event, StateChanged) and event.state.mode in (Mode.RATE_LIMITED, Mode.OFFLINE, Mode.BLOCKED):
             self.note = event.state.describe(time.time())
             self._line(safe(f"engine: {self.note} ({event.state.message or ''})"))
@@ -57,6 +57,16 @@ class Progress:
             self.eta = event.eta
             if self.tty:
                 self._bar(event)
+            elif event.requests and self._rate_moved(event):
+                self._line(f"engine: rate {event.describe_rate()}")
+
+    def _rate_moved(self, event: RoundFinished) -> bool:
+        """Whether the effective rate moved by a tenth since it was last printed (pipes get a line then)."""
+        shown = self.rate_shown if self.rate_shown is not None else event.configured_rate
+        if abs(event.rate - shown) < 0.1 * shown:
+            return False
+        self.rate_shown = event.rate
+        return True
 
     def _line(self, text: str) -> None:
         if self.tty:
@@ -67,11 +77,12 @@ class Progress:
     def _bar(self, event: RoundFinished) -> None:
         total = max(1, event.total)
         filled = round(BAR * event.done / total)
-        counts = self.counts()
-        parts = " ".join(f"{s.value}:{n}" for s, n in sorted(counts.items()))
+        parts = " ".join(f"{s.value}:{n}" for s, n in sorted(event.counts.items()))
+        stuck = f" stuck:{event.stuck}" if event.stuck else ""
         eta = f" eta {duration(event.eta)}" if event.eta else ""
         note = f" — {self.note}" if self.note else ""
-        self.out.write(f"\r\x1b[2K[{'#' * filled}{'.' * (BAR - filled)}] {event.done}/{event.total} {parts}{eta}{note}")
+        bar = f"[{'#' * filled}{'.' * (BAR - filled)}] {event.done}/{event.total}"
+        self.out.write(f"\r\x1b[2K{bar} {parts}{stuck}{eta} {event.describe_rate()}{note}")
         self.out.flush()
 
 
@@ -90,6 +101,7 @@ async def _wait(
             store,
             rate=rate,
             concurrency=concurrency,
+            policy=settings.policy(),
             scope=scope,
             on_event=progress,
             stop_on=[Outcome.UNAUTHORIZED, Outcome.NO_CREDITS],
@@ -131,7 +143,7 @@ def run(
         scope = task_ids or [r.task_id for r in store.rows(batch=batch)]
         if not scope:
             raise UsageError(f"no tasks in batch {batch!r}")
-        progress = Progress(out, out.isatty(), store, scope)
+        progress = Progress(out, out.isatty())
         loop = asyncio.new_event_loop()
         main = loop.create_task(
             _wait(settings, store, scope, timeout, progress, rate or settings.rate, concurrency or settings.concurrency)

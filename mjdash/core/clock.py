@@ -38,33 +38,3 @@ class FakeClock:
         self.t += seconds
         self.slept += seconds
         await asyncio.sleep(0)
-
-
-class TokenBucket:
-    """At most ``rate`` acquisitions per clock second on average, bursts up to ``burst``."""
-
-    def __init__(self, rate: float, clock: Clock, burst: float | None = None) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.rate = rate
-        self.capacity = max(1.0, burst if burst is not None else min(rate, 4.0))
-        self.clock = clock
-        self._tokens = self.capacity
-        self._last = clock.now()
-
-    def _refill(self) -> None:
-        now = self.clock.now()
-        self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-        self._last = now
-
-    def wait_time(self) -> float:
-        """Seconds until a token is available (0 when one is)."""
-        self._refill()
-        if self._tokens >= 1.0 - 1e-6:  # float rounding at epoch-sized times must not stall us
-            return 0.0
-        return max(0.001, (1.0 - self._tokens) / self.rate)
-
-    async def acquire(self) -> None:
-        while (wait := self.wait_time()) > 0:
-            await self.clock.sleep(wait)
-        self._tokens = max(0.0, self._tokens - 1.0)

@@ -1,111 +1,76 @@
 """The refresh engine: decides which task to ask kie.ai about when, within a rate and concurrency budget.
 
 Used by the dashboard and by ``mjdash wait``. It polls only tasks that are not final (a forced refresh
-excepted), in the order chosen by a policy (``schedule.py``: adaptive by default), at most ``rate`` requests a
-second and ``concurrency`` in flight, never two for the same task. Every answer is written through the store;
-what happened is reported as events to a callback:
+excepted), never two requests for one task at once, and it is work-conserving: whenever the rate limiter and the
+concurrency cap let a request leave, it asks about the best task past its floor (``schedule.py`` says which,
+``due_queue.py`` finds it in O(log N)). Every answer is written through the store; what happened is reported as
+events (``events.py``).
 
-* :class:`TaskChanged` — a task's status changed (one per change);
-* :class:`TaskErrored` — a request about one task failed (and whether the engine gave up on it);
-* :class:`StateChanged` — the engine's state: polling, paused, rate_limited (with the time it resumes),
-  offline (since when), blocked (key rejected, out of credits), idle (nothing to poll);
-* :class:`RoundFinished` — once per tick: counts, progress and an ETA, for a dashboard to repaint in one batch.
+* **Rate.** Never more than ``rate`` requests in any one-second window, evenly paced (``ratelimit.py``). A 429 or
+  455 pauses the whole engine until Retry-After and lowers its effective rate (AIMD); it climbs back while the
+  server answers.
+* **The watchlist** is read once, then followed through the store's change feed (rows changed since a mark): a
+  task added, removed or learned about by another process is picked up within a tick, at a cost proportional to
+  what changed.
+* **Outages.** After three network failures in a row it is offline and probes with growing, jittered pauses
+  (at most 15 s for the first ten minutes, then a minute); a rejected key or exhausted credits pause it with a
+  probe every minute. It resumes by itself.
+* **Stuck** tasks (older than 99 % of their kind) are reported once, flagged in the store, and asked about last.
 
-On 429 or 455 the whole engine waits (honouring Retry-After) and resumes by itself; after three network
-failures in a row it is offline and probes with growing pauses; a rejected key or exhausted credits pause it
-with a probe every minute, so it resumes when the cause is fixed — no restart. The clock is injected.
+The clock is injected: the unit tests run hours of engine time in milliseconds without sleeping.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
+import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Protocol
 
-from mjdash.core.clock import Clock, SystemClock, TokenBucket
+from mjdash.core.clock import Clock, SystemClock
+from mjdash.core.events import (
+    EngineState,
+    Event,
+    Mode,
+    RoundFinished,
+    StateChanged,
+    TaskChanged,
+    TaskErrored,
+    TaskStuck,
+)
 from mjdash.core.model import Status
 from mjdash.core.outcomes import Fetch, Outcome
+from mjdash.core.ratelimit import Aimd, RateLimiter
+from mjdash.core.rows import Feed
 from mjdash.core.schedule import AdaptivePolicy, Tracked
-from mjdash.core.store import Change, Store, TaskRow
+from mjdash.core.store import Store
+from mjdash.core.watched import Watched
+
+__all__ = [
+    "EngineState",
+    "Event",
+    "Fetcher",
+    "Mode",
+    "Poller",
+    "RoundFinished",
+    "StateChanged",
+    "TaskChanged",
+    "TaskErrored",
+    "TaskStuck",
+]
 
 DEFAULT_RATE = 2.0  # requests per second: well inside kie.ai's documented per-key limits
 DEFAULT_CONCURRENCY = 4
 OFFLINE_AFTER = 3  # consecutive network failures
+OFFLINE_PROBE_EARLY = 15.0  # the longest pause between probes in the first ten minutes offline
+OFFLINE_PROBE_LATE = 60.0
+OFFLINE_EARLY_FOR = 600.0
 BLOCKED_PROBE = 60.0
 FLUSH_EVERY = 50  # answers written to the store in one transaction
 
 
 class Fetcher(Protocol):
     async def fetch_once(self, task_id: str) -> Fetch: ...
-
-
-class Mode(enum.StrEnum):
-    POLLING = "polling"
-    IDLE = "idle"
-    PAUSED = "paused"
-    RATE_LIMITED = "rate_limited"
-    OFFLINE = "offline"
-    BLOCKED = "blocked"
-    STOPPED = "stopped"
-
-
-@dataclass(frozen=True)
-class EngineState:
-    mode: Mode
-    since: float
-    resume_at: float | None = None
-    message: str | None = None
-
-    def describe(self, now: float) -> str:
-        if self.mode is Mode.RATE_LIMITED and self.resume_at is not None:
-            return f"rate limited — resuming in {max(0, round(self.resume_at - now))} s"
-        if self.mode is Mode.OFFLINE:
-            return f"offline for {max(0, round(now - self.since))} s — retrying"
-        if self.mode is Mode.BLOCKED:
-            return f"paused: {self.message}" if self.message else "paused"
-        return self.mode.value
-
-
-@dataclass(frozen=True)
-class TaskChanged:
-    change: Change
-    at: float
-
-
-@dataclass(frozen=True)
-class TaskErrored:
-    fetch: Fetch
-    at: float
-    gave_up: bool = False
-
-
-@dataclass(frozen=True)
-class StateChanged:
-    state: EngineState
-
-
-@dataclass(frozen=True)
-class RoundFinished:
-    at: float
-    requests: int
-    changes: int
-    total: int
-    done: int
-    pending: int
-    eta: float | None  # seconds until the last pending task is expected to finish
-
-
-Event = TaskChanged | TaskErrored | StateChanged | RoundFinished
-
-
-@dataclass
-class Counters:
-    requests: int = 0
-    rate_limited: int = 0
-    errors: int = 0
-    by_outcome: dict[str, int] = field(default_factory=dict)
 
 
 _FATAL_FOR_KEY = frozenset({Outcome.UNAUTHORIZED, Outcome.NO_CREDITS, Outcome.FEATURE_DISABLED})
@@ -126,45 +91,53 @@ class Poller:
         on_event: Callable[[Event], None] | None = None,
         scope: Iterable[str] | None = None,
         tick: float = 1.0,
-        reload_every: float = 5.0,
         stop_on: Iterable[Outcome] = (),
+        margin: float = 0.02,
+        seed: int | None = None,
     ) -> None:
         self.client = client
         self.store = store
         self.clock = clock or SystemClock()
         self.policy = policy or AdaptivePolicy()
-        self.bucket = TokenBucket(rate, self.clock)
+        self.aimd = Aimd(rate)
+        self.limiter = RateLimiter(rate, self.clock, margin=margin)
         self.concurrency = concurrency
         self.on_event = on_event or (lambda event: None)
-        self.scope = set(scope) if scope is not None else None
+        self.scope = sorted(set(scope)) if scope is not None else None
         self.tick = tick
-        self.reload_every = reload_every
         self.stop_on = frozenset(stop_on)
-        self.tasks: dict[str, Tracked] = {}
-        self.counters = Counters()
+        self.requests = 0
         self.fatal: Fetch | None = None
-        self._inflight: set[str] = set()
-        self._slots = asyncio.Semaphore(concurrency)
+        self._rng = random.Random(seed)
+        self.watched = Watched(self.policy)
+        self._mark: int | None = None
         self._paused = False
         self._stopping = False
         self._resume_at = 0.0
         self._net_failures = 0
-        self._throttles = 0
+        self._offline_since: float | None = None
         self._state = EngineState(Mode.IDLE, self.clock.now())
         self._round_requests = 0
         self._round_changes = 0
+        self._polled_round: set[str] = set()
         self._pending_writes: list[tuple[Fetch, float]] = []
+        self._stuck_writes: dict[str, float] = {}
         self._flush_lock = asyncio.Lock()
-        self._last_reload = float("-inf")
         self._reload_now = False
         self._force_all = False
         self._force_ids: set[str] = set()
+        self._wake: asyncio.Event | None = None
         self.policy.durations.learn_all(store.finished_durations())
 
     # -- control ------------------------------------------------------------------------------------------
     @property
     def state(self) -> EngineState:
         return self._state
+
+    @property
+    def effective_rate(self) -> float:
+        """Requests per second the engine allows itself now (below the configured rate after throttles)."""
+        return self.limiter.per_second
 
     def pause(self) -> None:
         self._paused = True
@@ -173,16 +146,18 @@ class Poller:
     def resume(self) -> None:
         self._paused = False
         self._set_state(Mode.POLLING)
+        self._poke()
 
     def stop(self) -> None:
         self._stopping = True
+        self._poke()
 
     def force(self, task_ids: Iterable[str] | None = None) -> int:
-        """Poll these tasks (all when None) as soon as possible, final ones included; also re-reads the watchlist
+        """Poll these tasks (all when None) as soon as possible, final ones included; also reads the change feed
         (so tasks just added are known). Returns how many were asked for. Cheap: the work happens in the loop."""
         if task_ids is None:
             self._force_all = True
-            count = len(self.tasks)
+            count = len(self.watched.tasks)
         else:
             wanted = set(task_ids)
             self._force_ids |= wanted
@@ -190,47 +165,44 @@ class Poller:
         self._reload_now = True
         if self._state.mode in (Mode.OFFLINE, Mode.BLOCKED, Mode.RATE_LIMITED):
             self._resume_at = min(self._resume_at, self.clock.now())
+        self._poke()
         return count
 
-    # -- the watchlist --------------------------------------------------------------------------------------
-    def _read_rows(self) -> list[TaskRow]:
-        return self.store.rows(ids=sorted(self.scope)) if self.scope is not None else self.store.rows()
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
 
-    async def _reload(self) -> None:
-        """Merge the store's watchlist (another process may add or remove tasks), read in a thread."""
+    def is_pending(self, task_id: str) -> bool:
+        return task_id in self.watched.pending
+
+    # -- the watchlist --------------------------------------------------------------------------------------
+    async def _sync(self) -> None:
+        """Bring the engine's view up to date with the store: everything the first time, then only what changed
+        since the last mark (another process may add, remove or learn about tasks)."""
         self._reload_now = False
-        rows = await asyncio.to_thread(self._read_rows)
-        self._merge(rows)
-        chosen = (
-            list(self.tasks.values())
-            if self._force_all
-            else [self.tasks[t] for t in self._force_ids if t in self.tasks]
-        )
-        for task in chosen:
-            task.forced, task.next_due, task.gave_up = True, 0.0, False
+        if self._mark is None:
+            await asyncio.to_thread(self._load_all)  # tens of thousands of rows: off the event loop
+        else:
+            feed = await asyncio.to_thread(self.store.changes_since, self._mark, ids=self.scope)
+            if feed.full:
+                await asyncio.to_thread(self._load_all)
+            else:
+                self.watched.apply(feed)
+                self._mark = feed.mark
+        self.watched.force(self.watched.tasks.keys() if self._force_all else self._force_ids)
         self._force_all, self._force_ids = False, set()
 
-    def _merge(self, rows: list[TaskRow]) -> None:
-        seen: set[str] = set()
-        for row in rows:
-            seen.add(row.task_id)
-            known = self.tasks.get(row.task_id)
-            if known is None:
-                self.tasks[row.task_id] = _tracked(row)
-            elif row.task_id not in self._inflight and row.status is not known.status and row.last_polled:
-                known.status = row.status  # another process learned something
-        for gone in set(self.tasks) - seen:
-            if gone not in self._inflight:
-                del self.tasks[gone]
-        self._last_reload = self.clock.now()
+    def _load_all(self) -> None:
+        mark = self.store.mark()  # before the rows: a change in between is read again next time, harmlessly
+        self.watched.replace_all(Feed(mark, list(self.store.iter_rows(ids=self.scope))))
+        self._mark = mark
 
-    def pending(self) -> list[Tracked]:
-        return [t for t in self.tasks.values() if t.pending]
-
-    # -- the loop -----------------------------------------------------------------------------------------
+    # -- the loop -------------------------------------------------------------------------------------------
     async def run(self, *, until_done: bool = False) -> None:
         """Poll until stopped (or, with ``until_done``, until no task is pending)."""
-        await self._reload()
+        self._stopping = False
+        self._wake = asyncio.Event()
+        await self._sync()
         self._set_state(Mode.POLLING)
         running: set[asyncio.Task[None]] = set()
         next_tick = self.clock.now() + self.tick
@@ -239,39 +211,34 @@ class Poller:
                 now = self.clock.now()
                 if now >= next_tick:
                     await self._finish_round()
+                    await self._sync()
                     next_tick = now + self.tick
-                    if now - self._last_reload >= self.reload_every:
-                        self._reload_now = True
-                if self._reload_now:
-                    await self._reload()
-                if until_done and not self.pending() and not self._inflight:
+                elif self._reload_now:
+                    await self._sync()
+                self.watched.rekey_some()
+                watched = self.watched
+                if (until_done and not watched.pending and not watched.inflight) or self.fatal is not None:
                     break
-                if self.fatal is not None:
-                    break
+                until_tick = max(0.001, next_tick - now)
                 wait = self._blocked_for(now)
+                if wait <= 0 and len(watched.inflight) >= self.concurrency:
+                    wait = 1.0 / self.limiter.rate  # a finishing request wakes the loop sooner
+                if wait <= 0:
+                    wait = self.limiter.delay()
                 if wait > 0:
-                    await self.clock.sleep(max(0.001, min(wait, self.tick)))
+                    await self._sleep(min(wait, until_tick))
                     continue
-                batch = self._choose(now, self.concurrency - len(self._inflight))
-                if not batch:
-                    idle = not self.pending()
-                    if idle and self._state.mode is Mode.POLLING:
-                        self._set_state(Mode.IDLE)
-                    elif not idle and self._state.mode is Mode.IDLE:
-                        self._set_state(Mode.POLLING)
-                    await self.clock.sleep(min(self._until_next_due(now), max(0.01, next_tick - now)))
+                task = watched.take(now)
+                if task is None:
+                    self._set_idle(not watched.pending)
+                    nxt = watched.next_eligible()
+                    await self._sleep(min(until_tick, nxt - now if nxt is not None else self.tick))
                     continue
-                if self._state.mode is Mode.IDLE:
-                    self._set_state(Mode.POLLING)
-                for task in batch:
-                    await self.bucket.acquire()
-                    if self._stopping or self._blocked_for(self.clock.now()) > 0:
-                        break
-                    await self._slots.acquire()
-                    self._inflight.add(task.task_id)
-                    job = asyncio.ensure_future(self._poll(task))
-                    running.add(job)
-                    job.add_done_callback(running.discard)
+                self._set_idle(False)
+                self.limiter.take()
+                job = asyncio.ensure_future(self._poll(task))
+                running.add(job)
+                job.add_done_callback(running.discard)
                 await asyncio.sleep(0)
         finally:
             if running:
@@ -279,113 +246,139 @@ class Poller:
             await self._finish_round()
             self._set_state(Mode.STOPPED)
 
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep on the clock, waking early when poked (force, resume, stop, a finished request)."""
+        assert self._wake is not None
+        if self._wake.is_set():
+            self._wake.clear()
+            return
+        sleeper = asyncio.ensure_future(self.clock.sleep(max(0.001, seconds)))
+        waker = asyncio.ensure_future(self._wake.wait())
+        _, pending = await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        for job in pending:
+            job.cancel()
+        self._wake.clear()
+
+    def _set_idle(self, idle: bool) -> None:
+        if idle and self._state.mode is Mode.POLLING:
+            self._set_state(Mode.IDLE)
+        elif not idle and self._state.mode is Mode.IDLE:
+            self._set_state(Mode.POLLING)
+
     def _blocked_for(self, now: float) -> float:
         if self._paused:
             return self.tick
         return max(0.0, self._resume_at - now)
 
-    def _until_next_due(self, now: float) -> float:
-        dues = [t.next_due for t in self.tasks.values() if t.pending and t.task_id not in self._inflight]
-        return max(0.01, min(dues) - now) if dues else self.tick
-
-    def _choose(self, now: float, room: int) -> list[Tracked]:
-        if room <= 0:
-            return []
-        due = [
-            t
-            for t in self.tasks.values()
-            if t.pending and t.task_id not in self._inflight and (t.next_due <= now or t.forced)
-        ]
-        due.sort(key=lambda t: self.policy.priority(t, now), reverse=True)
-        return due[:room]
-
     async def _poll(self, task: Tracked) -> None:
         try:
             fetch = await self.client.fetch_once(task.task_id)
             self._handle(task, fetch)
-            if len(self._pending_writes) >= FLUSH_EVERY:
-                await self._flush(self.clock.now())
         finally:
-            self._inflight.discard(task.task_id)
-            self._slots.release()
+            self.watched.answered(task)
+            self._poke()
+        if len(self._pending_writes) >= FLUSH_EVERY:
+            await self._flush(self.clock.now())
 
-    # -- answers ------------------------------------------------------------------------------------------
+    # -- answers --------------------------------------------------------------------------------------------
     def _handle(self, task: Tracked, fetch: Fetch) -> None:
         now = self.clock.now()
-        c = self.counters
-        c.requests += 1
+        self.requests += 1
         self._round_requests += 1
-        c.by_outcome[fetch.outcome.value] = c.by_outcome.get(fetch.outcome.value, 0) + 1
-        task.last_polled = now
+        self._polled_round.add(task.task_id)
+        previous, task.last_polled = task.last_polled, now
         if fetch.outcome in _THROTTLE:
-            c.rate_limited += 1
-            self._throttles += 1
-            wait = fetch.retry_after if fetch.retry_after is not None else min(60.0, 5.0 * 2 ** (self._throttles - 1))
-            self._resume_at = max(self._resume_at, now + wait)
-            self._set_state(Mode.RATE_LIMITED, resume_at=self._resume_at, message=fetch.message)
-            task.next_due = now  # ask again first thing after the pause
+            self._on_throttle(task, fetch, now, previous)
+        elif fetch.outcome in _FATAL_FOR_KEY:
+            self._on_blocked(task, fetch, now)
+        elif fetch.outcome in _NETWORK:
+            self._on_network(task, fetch, now)
+        else:
+            self._on_answer(task, fetch, now)
+
+    def _on_throttle(self, task: Tracked, fetch: Fetch, now: float, previous: float | None) -> None:
+        """429 / 455: pause everything until Retry-After, and lower the effective rate (once per episode). The
+        answer said nothing about the task, so it does not count as a look: it is asked about again first."""
+        task.last_polled = previous
+        if self.aimd.throttled(now):
+            self.limiter.set_rate(self.aimd.rate)
+        wait = fetch.retry_after if fetch.retry_after is not None else 5.0
+        self._resume_at = max(self._resume_at, now + min(wait, 3600.0))
+        self._set_state(Mode.RATE_LIMITED, resume_at=self._resume_at, message=fetch.message)
+
+    def _on_blocked(self, task: Tracked, fetch: Fetch, now: float) -> None:
+        """The key was rejected or the account is out of credits: pause, probing once a minute."""
+        self._pending_writes.append((fetch, now))
+        self.on_event(TaskErrored(fetch, now))
+        if fetch.outcome in self.stop_on:
+            self.fatal = fetch
+        self._resume_at = now + BLOCKED_PROBE
+        self._set_state(Mode.BLOCKED, resume_at=self._resume_at, message=fetch.message)
+
+    def _on_network(self, task: Tracked, fetch: Fetch, now: float) -> None:
+        """No usable answer (connection, timeout, 5xx, a body that is not the API's): after three in a row,
+        offline, probing with growing pauses — capped, jittered, and never an overflow however long it lasts."""
+        self._pending_writes.append((fetch, now))
+        self.on_event(TaskErrored(fetch, now))
+        self._net_failures += 1
+        if self._net_failures < OFFLINE_AFTER:
             return
-        if fetch.outcome in _NETWORK or fetch.outcome in _FATAL_FOR_KEY:
-            c.errors += 1
-            self._write(fetch, now, now + self.policy.min_interval)
-            self.on_event(TaskErrored(fetch, now))
-            task.next_due = now + self.policy.min_interval
-            if fetch.outcome in _FATAL_FOR_KEY:
-                if fetch.outcome in self.stop_on:
-                    self.fatal = fetch
-                self._resume_at = now + BLOCKED_PROBE
-                self._set_state(Mode.BLOCKED, resume_at=self._resume_at, message=fetch.message)
-                return
-            self._net_failures += 1
-            if self._net_failures >= OFFLINE_AFTER:
-                pause = min(60.0, 2.0 ** (self._net_failures - OFFLINE_AFTER + 1))
-                self._resume_at = now + pause
-                if self._state.mode is not Mode.OFFLINE:
-                    self._set_state(Mode.OFFLINE, resume_at=self._resume_at, message=fetch.message)
-            return
-        # The API answered about this task: the key and the network are fine.
+        if self._offline_since is None:
+            self._offline_since = now
+        cap = OFFLINE_PROBE_EARLY if now - self._offline_since < OFFLINE_EARLY_FOR else OFFLINE_PROBE_LATE
+        base = min(cap, 2.0 ** min(10, self._net_failures - OFFLINE_AFTER + 1))
+        self._resume_at = now + base * self._rng.uniform(0.8, 1.0)
+        if self._state.mode is not Mode.OFFLINE:
+            self._set_state(Mode.OFFLINE, resume_at=self._resume_at, message=fetch.message)
+
+    def _on_answer(self, task: Tracked, fetch: Fetch, now: float) -> None:
+        """The API answered about this task: the key and the network are fine."""
         self._net_failures = 0
-        self._throttles = 0
+        self._offline_since = None
+        if self.aimd.answered(now):
+            self.limiter.set_rate(self.aimd.rate)
         if self._state.mode in (Mode.RATE_LIMITED, Mode.OFFLINE, Mode.BLOCKED):
             self._set_state(Mode.POLLING)
         task.forced = False
+        self._pending_writes.append((fetch, now))
         if fetch.ok and fetch.task is not None:
             parsed = fetch.task
-            task.status = parsed.status
+            self.watched.set_status(task, parsed.status)
             task.errors, task.error_since = 0, None
             task.created_at = parsed.created_at.timestamp() if parsed.created_at else task.created_at
             task.task_type = parsed.task_type or task.task_type
             task.speed = parsed.param("speed") or task.speed
             if parsed.status is Status.SUCCESS and parsed.duration_s:
                 self.policy.durations.learn(task.task_type, task.speed, parsed.duration_s)
-            task.next_due = self.policy.after_poll(task, now)
-            self._write(fetch, now, task.next_due)
+                self.watched.learned()
+            if task.status.is_final:
+                task.stuck = False
+            elif not task.stuck and self.policy.is_stuck(task, now):
+                self.watched.mark_stuck(task)
+                self._stuck_writes[task.task_id] = now
+                self.on_event(TaskStuck(task.task_id, now, task.age(now), self.policy.expected(task)))
             return
-        c.errors += 1
         task.errors += 1
         task.error_since = task.error_since if task.error_since is not None else now
-        task.status = fetch.status if fetch.status is Status.NOT_FOUND else Status.ERROR
-        task.next_due = self.policy.after_error(task, now)
+        self.watched.set_status(task, fetch.status if fetch.status is Status.NOT_FOUND else Status.ERROR)
         task.gave_up = now - task.error_since >= self.policy.give_up_after
-        self._write(fetch, now, task.next_due)
         self.on_event(TaskErrored(fetch, now, gave_up=task.gave_up))
-
-    def _write(self, fetch: Fetch, now: float, next_due: float) -> None:
-        self._pending_writes.append((fetch, next_due))
 
     async def _flush(self, now: float) -> None:
         """Write what was learned in one transaction, in a thread: the engine shares the dashboard's event loop,
         and a write can wait for another process's transaction. One flush at a time, so writes stay in order."""
         async with self._flush_lock:
-            if not self._pending_writes:
+            if not self._pending_writes and not self._stuck_writes:
                 return
             writes, self._pending_writes = self._pending_writes, []
+            stuck, self._stuck_writes = self._stuck_writes, {}
             try:
                 changes = await asyncio.to_thread(
-                    self.store.record, [f for f, _ in writes], next_due={f.task_id: d for f, d in writes}
+                    self.store.record, [f for f, _ in writes], polled_at={f.task_id: t for f, t in writes}, stuck=stuck
                 )
             except BaseException:
                 self._pending_writes[:0] = writes  # kept for the next flush: what was learned is not lost
+                self._stuck_writes = {**stuck, **self._stuck_writes}
                 raise
         for change in changes:
             self._round_changes += 1
@@ -394,18 +387,26 @@ class Poller:
     async def _finish_round(self) -> None:
         now = self.clock.now()
         await self._flush(now)
-        pending = self.pending()
-        total = len(self.tasks)
-        eta = None
-        if pending:
-            ends = [(t.created_at or t.added_at) + self.policy.expected(t) for t in pending]
-            eta = max(0.0, max(ends) - now)
+        watched = self.watched
+        total, pending = len(watched.tasks), len(watched.pending)
         self.on_event(
             RoundFinished(
-                now, self._round_requests, self._round_changes, total, total - len(pending), len(pending), eta
+                now,
+                self._round_requests,
+                self._round_changes,
+                total,
+                total - pending,
+                pending,
+                watched.eta(now),
+                rate=self.effective_rate,
+                configured_rate=self.aimd.ceiling,
+                stuck=len(watched.stuck),
+                counts={s: n for s, n in watched.counts.items() if n > 0},
+                polled=frozenset(self._polled_round),
             )
         )
         self._round_requests = self._round_changes = 0
+        self._polled_round = set()
 
     def _set_state(self, mode: Mode, *, resume_at: float | None = None, message: str | None = None) -> None:
         if self._paused and mode not in (Mode.PAUSED, Mode.STOPPED):
@@ -416,19 +417,3 @@ class Poller:
         since = old.since if old.mode is mode else self.clock.now()
         self._state = EngineState(mode, since, resume_at, message)
         self.on_event(StateChanged(self._state))
-
-
-def _tracked(row: TaskRow) -> Tracked:
-    errors_status = row.status in (Status.NOT_FOUND, Status.ERROR)
-    return Tracked(
-        task_id=row.task_id,
-        status=row.status,
-        added_at=row.added_at,
-        created_at=row.created_at,
-        task_type=row.task_type,
-        speed=row.speed,
-        last_polled=row.last_polled,
-        errors=row.consecutive_errors if errors_status else 0,
-        error_since=row.error_since if errors_status else None,
-        next_due=row.next_due or 0.0,
-    )

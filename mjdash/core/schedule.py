@@ -1,34 +1,37 @@
 """When to ask about a task: the adaptive policy of the refresh engine (and the naive one it is measured against).
 
-The budget (requests per second) is spent where a change is most likely:
+The engine is **work-conserving**: whenever a request may leave (rate and concurrency allow) it asks about the
+best pending task whose *floor* has passed. The policy gives every task two times (see ``due_queue.py``):
 
-* **Expected duration.** Each task has an expected duration E, learned from tasks already finished in the store:
-  the median duration for its (task type, speed), else for its speed, else for all tasks; without enough data,
-  Midjourney's usual figures (turbo 30 s, fast 60 s, relaxed 5 min; video twice that).
-* **Young tasks wait.** Until a task reaches the age by which 2 % of such tasks are done (about 0.4·E) it is
-  due only every 0.1·E (and never more often than every ``min_interval``): it almost certainly has not
-  finished, and its low priority gives it only budget that nothing likelier wants.
-* **The spread is learned too.** F below is log-logistic with shape k = π / (σ·√3), σ the standard deviation
-  of the log durations of finished tasks of that (type, speed) — tight when durations are alike, wide if not.
-* **Most delay owed first.** Among tasks that are due, the engine asks first about the one whose answer would
-  cut the most detection delay: the chance it finished since it was last asked, given that it had not,
-  p = (F(now) − F(then)) / (1 − F(then)), times the expected time since it finished, about half the gap since
-  then. F(x) = x^k / (1 + x^k), x = age / E, is a log-logistic "finished by now" curve centred on E. A task
-  past its typical duration therefore comes before a young one, and no task is starved: the owed delay of a
-  task left alone keeps growing. A task never asked about counts as asked about when it was added (type and
-  speed unknown: E is the median of everything finished), so a just-submitted batch does not spend a scarce
-  budget on tasks that cannot have finished yet; with budget to spare, new tasks are asked about at once.
-* **Overdue tasks slow down.** Past 2·E the interval grows with the overrun (at most ``max_interval``): a stuck
-  job should not eat the budget of the others.
-* **Errors back off per task.** A task the API does not know (or rejects) is retried after
-  ``error_base``·2^(n−1) seconds, at most ``error_max``, and given up after ``give_up_after`` seconds.
+* **The floor** — ``min_interval`` (3 s) after its last look, or its error backoff. Floors stop the engine from
+  hammering one task; they are never waiting rooms: with N pending tasks and rate R each task is looked at about
+  every max(min_interval, N/R) seconds, whatever its prior says.
+* **The rank** — the order among tasks past their floor, which decides where a scarce budget goes. A task's rank
+  is the time at which the detection delay it owes reaches ``owed`` seconds: the chance that it finished since its
+  last look, given that it had not, times half the time since, p = (F(now) − F(then)) / (1 − F(then)) · gap / 2.
+  F(x) = x^k / (1 + x^k), x = age / E, is a log-logistic "finished by now" curve centred on the expected duration
+  E. A young task (little chance yet) ranks late, a task near E ranks early, and a task long past E slowly drifts
+  later (its hazard falls) but is never starved: its owed delay keeps growing. A task never asked about counts as
+  asked about when it was added. Stuck tasks rank after every other one.
 
-The naive policy polls every pending task in turn, oldest poll first — "every task every N seconds" at the same
-budget — and exists to measure the adaptive one against (``benchmarks/poll_efficiency.py``).
+Expected durations are learned per (task type, speed) from finished tasks (``Durations``). The first completions
+move the estimate at once — a geometric mean of the prior (weighted as one sample) and what was seen, then the
+median once there are three — so a batch whose tasks all finish in 10 s against a 60 s prior is tracked as such
+within a few completions, and the engine re-ranks the pending tasks of a class whose estimate moved by more than
+a quarter. The spread is learned too: k = π / (σ·√3), σ the standard deviation of the log durations.
+
+**Stuck** is a task whose age passed the learned 99th percentile of its class, or ``stuck_factor`` × its expected
+duration while there are too few samples. **Errors** back off per task (``error_base``·2^(n−1), at most
+``error_max``) and a task is given up after ``give_up_after`` seconds of errors.
+
+The naive policy asks about every pending task in turn, least recently asked first, with the same floor — what a
+`curl` loop at the same rate does — and exists to measure the adaptive one against
+(``benchmarks/poll_efficiency.py``).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections import defaultdict
@@ -39,14 +42,20 @@ from mjdash.core.model import Status
 
 DEFAULT_BY_SPEED = {"turbo": 30.0, "fast": 60.0, "relaxed": 300.0, "relax": 300.0}
 DEFAULT_DURATION = 90.0
-MIN_SAMPLES = 3
+MIN_SAMPLES = 3  # from here on the median of what was seen; below, blended with the prior
 DEFAULT_SHAPE = 4.0  # log-logistic shape k: larger = durations more alike
 SHAPE_SAMPLES = 8
+STUCK_SAMPLES = 20  # from here on "stuck" is the learned 99th percentile
+KEEP_SAMPLES = 500  # per class
+RECENT = 200  # samples the estimates are taken from
+STUCK_PENALTY = 1e7  # seconds added to a stuck task's rank: after every task that is not stuck
+
+Klass = tuple[str | None, str | None]
 
 
-@dataclass
+@dataclass(slots=True)
 class Tracked:
-    """The engine's view of one task."""
+    """The engine's scheduling bookkeeping for one task (the task itself is the store's record)."""
 
     task_id: str
     status: Status
@@ -57,9 +66,10 @@ class Tracked:
     last_polled: float | None = None
     errors: int = 0
     error_since: float | None = None
-    next_due: float = 0.0
     forced: bool = False
     gave_up: bool = False
+    stuck: bool = False
+    klass: Klass | None = None  # the class it is filed under for re-ranking (set by the engine)
 
     def age(self, now: float) -> float:
         return max(0.0, now - (self.created_at if self.created_at is not None else self.added_at))
@@ -69,62 +79,93 @@ class Tracked:
         """Still to be polled: not final (unless forced), not given up."""
         return self.forced or (not self.status.is_final and not self.gave_up)
 
+    @property
+    def key(self) -> Klass:
+        return (self.task_type, norm_speed(self.speed))
+
+
+def norm_speed(speed: str | None) -> str | None:
+    return speed.strip().lower() if isinstance(speed, str) and speed.strip() else None
+
 
 @dataclass
 class Durations:
-    """Typical durations, learned from finished tasks (medians cached until the next sample)."""
+    """Typical durations, learned from finished tasks (estimates cached until the next sample)."""
 
-    samples: dict[tuple[str | None, str | None], list[float]] = field(default_factory=lambda: defaultdict(list))
-    _cache: dict[tuple[str | None, ...], float] = field(default_factory=dict)
+    samples: dict[Klass, list[float]] = field(default_factory=lambda: defaultdict(list))
+    _cache: dict[tuple[str, str | None, str | None], float] = field(default_factory=dict)
 
     def learn(self, task_type: str | None, speed: str | None, seconds: float) -> None:
         if 0 < seconds < 86_400:
-            self.samples[(task_type, _norm(speed))].append(seconds)
+            values = self.samples[(task_type, norm_speed(speed))]
+            values.append(seconds)
+            if len(values) > KEEP_SAMPLES:
+                del values[: len(values) - KEEP_SAMPLES]
             self._cache.clear()
 
     def learn_all(self, rows: Iterable[tuple[str | None, str | None, float]]) -> None:
         for task_type, speed, seconds in rows:
             self.learn(task_type, speed, seconds)
 
+    def count(self, task_type: str | None, speed: str | None) -> int:
+        return len(self.samples.get((task_type, norm_speed(speed)), ()))
+
     def expected(self, task_type: str | None, speed: str | None) -> float:
-        key = (task_type, _norm(speed))
-        found = self._cache.get(key)
-        if found is None:
-            found = self._cache[key] = self._expected(*key)
-        return found
+        return self._cached("e", task_type, norm_speed(speed))
 
     def shape(self, task_type: str | None, speed: str | None) -> float:
         """The spread of durations as a log-logistic shape k = π / (σ·√3), σ the std of log durations."""
-        key = ("shape", task_type, _norm(speed))
+        return self._cached("k", task_type, norm_speed(speed))
+
+    def p99(self, task_type: str | None, speed: str | None) -> float | None:
+        """The 99th percentile of what was seen, once there are enough samples."""
+        value = self._cached("p99", task_type, norm_speed(speed))
+        return value if value > 0 else None
+
+    def _cached(self, what: str, task_type: str | None, speed: str | None) -> float:
+        key = (what, task_type, speed)
         found = self._cache.get(key)
         if found is None:
-            values = self.samples.get((task_type, _norm(speed)), [])[-200:]
-            k = DEFAULT_SHAPE
-            if len(values) >= SHAPE_SAMPLES:
-                sigma = statistics.pstdev(math.log(v) for v in values)
-                k = min(10.0, max(2.0, math.pi / (max(sigma, 1e-3) * math.sqrt(3))))
-            found = self._cache[key] = k
+            found = self._cache[key] = self._compute(what, task_type, speed)
         return found
 
-    def _expected(self, task_type: str | None, speed: str | None) -> float:
-        exact = self.samples.get((task_type, speed), [])
+    def _compute(self, what: str, task_type: str | None, speed: str | None) -> float:
+        exact = self.samples.get((task_type, speed), [])[-RECENT:]
+        if what == "k":
+            if len(exact) < SHAPE_SAMPLES:
+                return DEFAULT_SHAPE
+            sigma = statistics.pstdev(math.log(v) for v in exact)
+            return min(10.0, max(2.0, math.pi / (max(sigma, 1e-3) * math.sqrt(3))))
+        if what == "p99":
+            if len(exact) < STUCK_SAMPLES:
+                return 0.0
+            return statistics.quantiles(exact, n=100, method="inclusive")[98]
         if len(exact) >= MIN_SAMPLES:
-            return statistics.median(exact[-200:])
-        by_speed = [s for (_, sp), values in self.samples.items() if sp == speed for s in values[-200:]]
+            return statistics.median(exact)
+        prior = self._prior(task_type, speed)
+        if not exact:
+            return prior
+        # The prior counts as one sample: one completion moves a 60 s prior to √(60·seen) at once.
+        return math.exp((math.log(prior) + sum(math.log(v) for v in exact)) / (1 + len(exact)))
+
+    def _prior(self, task_type: str | None, speed: str | None) -> float:
+        """What a class with no samples of its own is expected to take: what its speed took, else the usual figure
+        for its speed, else what everything took (the default blended in while there are few samples)."""
+        by_speed = [s for (_, sp), values in self.samples.items() if sp == speed for s in values[-RECENT:]]
         if speed is not None and len(by_speed) >= MIN_SAMPLES:
             base = statistics.median(by_speed)
         elif speed in DEFAULT_BY_SPEED:
             base = DEFAULT_BY_SPEED[speed]
         else:
-            everything = [s for values in self.samples.values() for s in values[-200:]]
-            base = statistics.median(everything) if len(everything) >= MIN_SAMPLES else DEFAULT_DURATION
-        if (task_type or "").startswith("mj_video") and len(exact) < MIN_SAMPLES:
+            everything = [s for values in self.samples.values() for s in values[-RECENT:]]
+            if len(everything) >= MIN_SAMPLES:
+                base = statistics.median(everything)
+            else:
+                logs = [math.log(DEFAULT_DURATION), *(math.log(v) for v in everything)]
+                base = math.exp(sum(logs) / len(logs))
+        if (task_type or "").startswith("mj_video"):
             base *= 2
         return base
-
-
-def _norm(speed: str | None) -> str | None:
-    return speed.strip().lower() if isinstance(speed, str) and speed.strip() else None
 
 
 def finished_by(x: float, k: float = 3.0) -> float:
@@ -135,54 +176,83 @@ def finished_by(x: float, k: float = 3.0) -> float:
     return xk / (1.0 + xk)
 
 
+@functools.lru_cache(maxsize=65_536)
+def owed_gap(age: float, expected: float, shape: float, owed: float, horizon: float) -> float:
+    """Seconds after a look (at ``age``) until the detection delay owed reaches ``owed``: bisection on a log
+    scale between 0.05 s and ``horizon`` (15 halvings: a ratio precision of about 0.03 %)."""
+    before = finished_by(age / expected, shape)
+    rest = max(1e-12, 1.0 - before)
+
+    def owes(gap: float) -> float:
+        return (finished_by((age + gap) / expected, shape) - before) / rest * gap / 2
+
+    if owes(horizon) < owed:
+        return horizon
+    lo, hi = math.log(0.05), math.log(horizon)
+    for _ in range(15):
+        mid = (lo + hi) / 2
+        if owes(math.exp(mid)) < owed:
+            lo = mid
+        else:
+            hi = mid
+    return math.exp(hi)
+
+
 @dataclass
 class AdaptivePolicy:
     min_interval: float = 3.0
-    max_interval: float = 60.0
+    horizon: float = 3600.0  # the latest a rank may lie after a look
+    owed: float = 1.0  # seconds of owed detection delay that make a task due
     error_base: float = 30.0
     error_max: float = 600.0
     give_up_after: float = 1800.0
+    stuck_factor: float = 3.0
     durations: Durations = field(default_factory=Durations)
 
     def expected(self, task: Tracked) -> float:
         return self.durations.expected(task.task_type, task.speed)
 
-    def shape(self, task: Tracked) -> float:
-        return self.durations.shape(task.task_type, task.speed)
+    def last_look(self, task: Tracked) -> float:
+        return task.last_polled if task.last_polled is not None else task.added_at
 
-    def priority(self, task: Tracked, now: float) -> float:
-        """The detection delay already owed: P(finished since the last poll | not before) × half the gap."""
+    def floor(self, task: Tracked) -> float:
+        """Not before: ``min_interval`` after the last look, or the error backoff."""
         if task.forced:
-            return 1e12
-        e, k = self.expected(task), self.shape(task)
-        last = task.last_polled if task.last_polled is not None else task.added_at
-        before = finished_by(task.age(last) / e, k)
-        chance = (finished_by(task.age(now) / e, k) - before) / max(1e-9, 1.0 - before)
-        return chance * (now - last) / 2
+            return float("-inf")
+        if task.last_polled is None:
+            return task.added_at
+        if task.errors:
+            return task.last_polled + min(self.error_max, self.error_base * 2 ** min(30, max(0, task.errors - 1)))
+        return task.last_polled + self.min_interval
 
-    def after_poll(self, task: Tracked, now: float) -> float:
-        """When a generating task may be polled next."""
-        e = self.expected(task)
-        age = task.age(now)
-        # Young: wait until 2 % of such tasks are done by that age (about 0.38·E for k = 4).
-        young_until = e * (0.02 / 0.98) ** (1.0 / self.shape(task))
-        if age < young_until:  # a look now and then (spare budget only: its priority is low)
-            return now + max(self.min_interval, min(young_until - age, 0.1 * e))
-        overrun = max(0.0, age - 2 * e)
-        return now + min(self.max_interval, self.min_interval * (1 + overrun / e))
+    def rank(self, task: Tracked) -> float:
+        """Smaller goes first: when the detection delay this task owes reaches ``owed`` seconds."""
+        if task.forced:
+            return float("-inf")
+        if task.errors:
+            return self.floor(task)
+        last = self.last_look(task)
+        age = round(task.age(last), 1)  # rounded: the gap is cached, and a tenth of a second changes nothing
+        k = self.durations.shape(task.task_type, task.speed)
+        gap = owed_gap(age, self.expected(task), k, self.owed, self.horizon)
+        return last + gap + (STUCK_PENALTY if task.stuck else 0.0)
 
-    def after_error(self, task: Tracked, now: float) -> float:
-        return now + min(self.error_max, self.error_base * 2 ** max(0, task.errors - 1))
+    def stuck_after(self, task: Tracked) -> float:
+        """The age past which a running task is stuck."""
+        p99 = self.durations.p99(task.task_type, task.speed)
+        return p99 if p99 is not None else self.stuck_factor * self.expected(task)
+
+    def is_stuck(self, task: Tracked, now: float) -> bool:
+        if task.status is not Status.GENERATING or task.created_at is None:
+            return False
+        return task.age(now) > self.stuck_after(task)
 
 
 @dataclass
 class NaivePolicy(AdaptivePolicy):
-    """Every pending task in turn, least recently polled first, as fast as the budget allows."""
+    """Every pending task in turn, least recently asked first, with the same floor: a `curl` loop."""
 
-    def priority(self, task: Tracked, now: float) -> float:
-        if task.last_polled is None:
-            return 1e12
-        return now - task.last_polled
-
-    def after_poll(self, task: Tracked, now: float) -> float:
-        return now
+    def rank(self, task: Tracked) -> float:
+        if task.forced or task.last_polled is None:
+            return float("-inf") if task.forced else task.added_at - 1e9
+        return task.last_polled

@@ -11,7 +11,7 @@ import sqlite3
 from pathlib import Path
 
 APPLICATION_ID = 0x6D6A6473  # "mjds"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 15_000
 
@@ -61,6 +61,18 @@ MIGRATIONS: dict[int, str] = {
         offset INTEGER NOT NULL,
         updated_at REAL NOT NULL
     );
+    """,
+    # 2: a change feed. Every write that touches a task stamps it with the next value of meta.rev; removals leave
+    # a row in `removed`. A reader keeps the highest rev it has seen and asks only for what came after it.
+    2: """
+    ALTER TABLE tasks ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN stuck_since REAL;
+    CREATE INDEX tasks_rev ON tasks(rev);
+    CREATE INDEX tasks_added ON tasks(added_at);
+    CREATE TABLE removed (rev INTEGER NOT NULL, task_id TEXT NOT NULL, at REAL NOT NULL);
+    CREATE INDEX removed_rev ON removed(rev);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value);
+    INSERT INTO meta (key, value) VALUES ('rev', 0);
     """,
 }
 

@@ -13,120 +13,29 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mjdash.core.model import FINAL_STATES, Status, Task, parse_record
+from mjdash.core.model import FINAL_STATES, Status, Task
 from mjdash.core.outcomes import Fetch
+from mjdash.core.rows import (
+    ROW_COLUMNS,
+    AddResult,
+    Change,
+    Feed,
+    TaskRow,
+    status_of,
+    task_from,
+    timestamp,
+    to_datetime,
+)
 from mjdash.core.schema import BUSY_TIMEOUT_MS, StoreError, check_existing, explain_sqlite, migrate
 
-__all__ = ["AddResult", "Change", "Store", "StoreError", "TaskRow"]
+__all__ = ["AddResult", "Change", "Feed", "Store", "StoreError", "TaskRow", "task_from", "to_datetime"]
 
 CHUNK = 500  # rows per write transaction: short enough that another process never waits long
-
-ROW_COLUMNS = (
-    "task_id, batch, note, added_at, status, task_type, prompt, aspect, speed, version, created_at, "
-    "completed_at, n_results, error_code, error_message, api_code, last_polled, last_ok, next_due, "
-    "consecutive_errors, error_since, last_error, final_seen_at, saved_at"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class TaskRow:
-    """What the table and the poller need about one watched task (epoch seconds for times)."""
-
-    task_id: str
-    batch: str | None
-    note: str | None
-    added_at: float
-    status: Status
-    task_type: str | None
-    prompt: str | None
-    aspect: str | None
-    speed: str | None
-    version: str | None
-    created_at: float | None
-    completed_at: float | None
-    n_results: int
-    error_code: int | None
-    error_message: str | None
-    api_code: int | None
-    last_polled: float | None
-    last_ok: float | None
-    next_due: float | None
-    consecutive_errors: int
-    error_since: float | None
-    last_error: str | None
-    final_seen_at: float | None
-    saved_at: float | None
-
-    @classmethod
-    def from_sql(cls, row: Sequence[Any]) -> TaskRow:
-        values = list(row)
-        values[4] = _status(values[4])
-        return cls(*values)
-
-    @property
-    def duration_s(self) -> float | None:
-        if self.created_at is None or self.completed_at is None or self.completed_at < self.created_at:
-            return None
-        return self.completed_at - self.created_at
-
-
-@dataclass(frozen=True, slots=True)
-class AddResult:
-    added: int = 0
-    present: int = 0
-
-    def __add__(self, other: AddResult) -> AddResult:
-        return AddResult(self.added + other.added, self.present + other.present)
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """A task whose status changed in a write."""
-
-    task_id: str
-    old: Status
-    new: Status
-    row: TaskRow
-
-
-def task_from(row: TaskRow, raw: Any) -> Task:
-    """The Task for a stored row and its last record. When the row's status moved on without a new record (the
-    task vanished: not_found, or errors), the record's details are kept under the row's status."""
-    if raw is None:
-        return Task(task_id=row.task_id, status=row.status, task_type=row.task_type, prompt=row.prompt)
-    task = parse_record(raw, row.task_id)
-    if task.status is row.status:
-        return task
-    return Task(
-        task_id=row.task_id,
-        status=row.status,
-        task_type=task.task_type,
-        params=task.params,
-        prompt=task.prompt,
-        created_at=task.created_at,
-        error_code=row.error_code,
-        error_message=row.error_message,
-    )
-
-
-def _status(value: object) -> Status:
-    try:
-        return Status(str(value))
-    except ValueError:
-        return Status.UNKNOWN
-
-
-def _ts(value: datetime | None) -> float | None:
-    return None if value is None else value.timestamp()
-
-
-def to_datetime(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+READ_CHUNK = 1000  # rows per read when streaming: constant memory however large the watchlist
+REMOVED_KEPT_S = 7 * 86_400  # removals are remembered this long for readers of the change feed
 
 
 class Store:
@@ -209,33 +118,45 @@ class Store:
         return total
 
     def _add_chunk(self, chunk: list[str], batch: str | None, note: str | None) -> AddResult:
-        now = self.clock()
         with self._write() as db:
-            before = db.total_changes
-            db.executemany(
-                "INSERT OR IGNORE INTO tasks (task_id, batch, note, added_at, next_due) VALUES (?,?,?,?,?)",
-                [(t, batch, note, now, now) for t in chunk],
-            )
-            added = db.total_changes - before
+            added = self._insert(db, chunk, batch, note)
         return AddResult(added=added, present=len(chunk) - added)
+
+    def _insert(self, db: sqlite3.Connection, task_ids: list[str], batch: str | None, note: str | None) -> int:
+        """Insert new IDs (known ones are left as they are); returns how many were new."""
+        now, rev = self.clock(), _bump(db)
+        before = db.total_changes
+        db.executemany(
+            "INSERT OR IGNORE INTO tasks (task_id, batch, note, added_at, next_due, rev) VALUES (?,?,?,?,?,?)",
+            [(t, batch, note, now, now, rev) for t in task_ids],
+        )
+        return db.total_changes - before
 
     def remove(self, task_ids: Iterable[str]) -> int:
         ids = list(task_ids)
         with self._write() as db:
-            before = db.total_changes
-            db.executemany("DELETE FROM tasks WHERE task_id = ?", [(t,) for t in ids])
-            removed = db.total_changes - before
-            db.executemany("DELETE FROM events WHERE task_id = ?", [(t,) for t in ids])
-        return removed
+            return self._delete(db, "task_id IN (SELECT value FROM json_each(?))", [json.dumps(ids)])
 
     def remove_where(self, *, batch: str | None = None, finished: bool = False) -> int:
         clauses, args = self._filters(batch=batch, statuses=FINAL_STATES if finished else None)
         if not clauses:
             raise ValueError("remove_where needs a filter")
-        where = " AND ".join(clauses)
         with self._write() as db:
-            db.execute(f"DELETE FROM events WHERE task_id IN (SELECT task_id FROM tasks WHERE {where})", args)
-            return db.execute(f"DELETE FROM tasks WHERE {where}", args).rowcount
+            return self._delete(db, " AND ".join(clauses), args)
+
+    def _delete(self, db: sqlite3.Connection, where: str, args: Sequence[Any]) -> int:
+        """Delete tasks and their events, leaving a tombstone for readers of the change feed."""
+        now, rev = self.clock(), _bump(db)
+        db.execute(
+            f"INSERT INTO removed (rev, task_id, at) SELECT ?, task_id, ? FROM tasks WHERE {where}", [rev, now, *args]
+        )
+        db.execute(f"DELETE FROM events WHERE task_id IN (SELECT task_id FROM tasks WHERE {where})", args)
+        removed = db.execute(f"DELETE FROM tasks WHERE {where}", args).rowcount
+        forgotten = db.execute("SELECT max(rev) FROM removed WHERE at < ?", (now - REMOVED_KEPT_S,)).fetchone()[0]
+        if forgotten is not None:
+            db.execute("DELETE FROM removed WHERE rev <= ?", (forgotten,))
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('forgotten', ?)", (forgotten,))
+        return int(removed)
 
     @staticmethod
     def _filters(
@@ -253,9 +174,9 @@ class Store:
             wanted = sorted(s.value for s in statuses)
             clauses.append(f"status IN ({', '.join('?' * len(wanted))})")
             args.extend(wanted)
-        if ids is not None:
-            clauses.append(f"task_id IN ({', '.join('?' * len(ids))})")
-            args.extend(ids)
+        if ids is not None:  # one parameter however many IDs (SQLite caps the number of parameters)
+            clauses.append("task_id IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(list(ids)))
         return clauses, args
 
     def rows(
@@ -271,23 +192,75 @@ class Store:
         sql = f"SELECT {ROW_COLUMNS} FROM tasks {where} ORDER BY added_at, rowid"
         return [TaskRow.from_sql(r) for r in self._query(sql, args)]
 
+    def iter_rows(
+        self, *, batch: str | None = None, statuses: Iterable[Status] | None = None, ids: Sequence[str] | None = None
+    ) -> Iterator[TaskRow]:
+        """``rows()``, streamed: constant memory however large the watchlist."""
+        for values in self._stream(ROW_COLUMNS, batch=batch, statuses=statuses, ids=ids):
+            yield TaskRow.from_sql(values)
+
     def rows_with_raw(
-        self, *, batch: str | None = None, statuses: Iterable[Status] | None = None
-    ) -> list[tuple[TaskRow, Any]]:
-        """Rows with their last record (decoded JSON, or None), for exports."""
-        clauses, args = self._filters(batch=batch, statuses=statuses)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"SELECT {ROW_COLUMNS}, raw FROM tasks {where} ORDER BY added_at, rowid"
-        out: list[tuple[TaskRow, Any]] = []
-        for found in self._query(sql, args):
-            raw = None
-            if found[-1] is not None:
-                try:
-                    raw = json.loads(found[-1])
-                except ValueError:
-                    raw = None
-            out.append((TaskRow.from_sql(found[:-1]), raw))
-        return out
+        self, *, batch: str | None = None, statuses: Iterable[Status] | None = None, ids: Sequence[str] | None = None
+    ) -> Iterator[tuple[TaskRow, Any]]:
+        """Rows with their last record (decoded JSON, or None), streamed, for exports."""
+        for values in self._stream(f"{ROW_COLUMNS}, raw", batch=batch, statuses=statuses, ids=ids):
+            yield TaskRow.from_sql(values[:-1]), _decoded(values[-1])
+
+    def _stream(
+        self,
+        columns: str,
+        *,
+        batch: str | None = None,
+        statuses: Iterable[Status] | None = None,
+        ids: Sequence[str] | None = None,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Rows in the order added, read a thousand at a time by keyset pagination on the added_at index: no
+        lock or read transaction is held between chunks, and memory stays flat."""
+        clauses, args = self._filters(batch=batch, statuses=statuses, ids=ids)
+        where = " AND ".join(clauses) or "1"
+        after: tuple[float, int] = (float("-inf"), -1)
+        while True:
+            found = self._query(
+                f"SELECT {columns}, added_at, rowid FROM tasks WHERE {where} AND (added_at, rowid) > (?, ?) "
+                f"ORDER BY added_at, rowid LIMIT {READ_CHUNK}",
+                [*args, *after],
+            )
+            for values in found:
+                yield values[:-2]
+            if len(found) < READ_CHUNK:
+                return
+            after = (found[-1][-2], found[-1][-1])
+
+    # -- the change feed ------------------------------------------------------------------------------------------
+    def mark(self) -> int:
+        """The current position of the change feed: every write that touches a task moves it on."""
+        return int(self._query("SELECT value FROM meta WHERE key = 'rev'")[0][0])
+
+    def changes_since(self, mark: int, *, ids: Sequence[str] | None = None) -> Feed:
+        """Rows added or changed and IDs removed after ``mark`` — by this process or any other. Cheap when nothing
+        changed (one indexed lookup). ``full`` when removals after ``mark`` may have been forgotten."""
+        with self._lock, self._explained():
+            db = self._db
+            db.execute("BEGIN")  # one snapshot for the mark and what came after it
+            try:
+                now_mark = int(db.execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()[0])
+                if now_mark == mark:
+                    return Feed(mark)
+                forgotten = db.execute("SELECT value FROM meta WHERE key = 'forgotten'").fetchone()
+                if forgotten is not None and int(forgotten[0]) > mark:
+                    return Feed(now_mark, full=True)
+                clauses, args = self._filters(ids=ids)
+                extra = "".join(f" AND {c}" for c in clauses)
+                rows = [
+                    TaskRow.from_sql(r)
+                    for r in db.execute(
+                        f"SELECT {ROW_COLUMNS} FROM tasks WHERE rev > ?{extra} ORDER BY rev", [mark, *args]
+                    )
+                ]
+                removed = [r[0] for r in db.execute(f"SELECT task_id FROM removed WHERE rev > ?{extra}", [mark, *args])]
+            finally:
+                db.execute("COMMIT")
+        return Feed(now_mark, rows, removed)
 
     def row(self, task_id: str) -> TaskRow | None:
         found = self.rows(ids=[task_id])
@@ -302,12 +275,7 @@ class Store:
     def raw(self, task_id: str) -> Any:
         """The last record-info ``data`` as received (decoded), or None."""
         found = self._query("SELECT raw FROM tasks WHERE task_id = ?", (task_id,))
-        if not found or found[0][0] is None:
-            return None
-        try:
-            return json.loads(found[0][0])
-        except ValueError:
-            return None
+        return _decoded(found[0][0]) if found else None
 
     def task(self, task_id: str) -> Task | None:
         """The full Task from the last record (params included), or one from the stored columns."""
@@ -325,42 +293,59 @@ class Store:
         )
 
     # -- results from the API ------------------------------------------------------------------------------
-    def record(self, fetches: Iterable[Fetch], *, next_due: dict[str, float] | None = None) -> list[Change]:
+    def record(
+        self,
+        fetches: Iterable[Fetch],
+        *,
+        polled_at: dict[str, float] | None = None,
+        stuck: dict[str, float] | None = None,
+    ) -> list[Change]:
         """Write what a round of requests learned, in one transaction; returns the status changes.
 
         A fetch that failed keeps the last known data (and status) of the task, except that an ID the API
-        does not know becomes ``not_found``. Tasks no longer in the watchlist are ignored.
+        does not know becomes ``not_found``. Tasks no longer in the watchlist are ignored. ``polled_at`` gives when
+        each was asked (default: now); ``stuck`` flags running tasks as stuck since the given time (a task that
+        reaches a final state is no longer stuck).
         """
         now = self.clock()
-        due = next_due or {}
+        when = polled_at or {}
         changes: list[Change] = []
         with self._write() as db:
+            rev = _bump(db)
             for fetch in fetches:
                 found = db.execute("SELECT status FROM tasks WHERE task_id = ?", (fetch.task_id,)).fetchone()
                 if found is None:
                     continue
-                old = _status(found[0])
-                new = self._write_fetch(db, fetch, now, due.get(fetch.task_id), old)
+                old = status_of(found[0])
+                at = when.get(fetch.task_id, now)
+                new = self._write_fetch(db, fetch, at, rev, old)
                 if new is not old:
                     detail = fetch.task.error_message if fetch.task else fetch.message
                     db.execute(
                         "INSERT INTO events (task_id, at, old_status, new_status, detail) VALUES (?,?,?,?,?)",
-                        (fetch.task_id, now, old.value, new.value, detail),
+                        (fetch.task_id, at, old.value, new.value, detail),
                     )
                     row = db.execute(f"SELECT {ROW_COLUMNS} FROM tasks WHERE task_id = ?", (fetch.task_id,))
                     changes.append(Change(fetch.task_id, old, new, TaskRow.from_sql(row.fetchone())))
+            if stuck:
+                db.executemany(
+                    "UPDATE tasks SET stuck_since = coalesce(stuck_since, ?), rev = ? WHERE task_id = ? "
+                    "AND status NOT IN ('success', 'failed', 'generation_failed')",
+                    [(since, rev, task_id) for task_id, since in stuck.items()],
+                )
         return changes
 
     @staticmethod
-    def _write_fetch(db: sqlite3.Connection, fetch: Fetch, now: float, due: float | None, old: Status) -> Status:
+    def _write_fetch(db: sqlite3.Connection, fetch: Fetch, now: float, rev: int, old: Status) -> Status:
         task = fetch.task
         if fetch.ok and task is not None:
             db.execute(
                 """UPDATE tasks SET status = ?, task_type = ?, prompt = ?, aspect = ?, speed = ?, version = ?,
                    created_at = ?, completed_at = ?, n_results = ?, error_code = ?, error_message = ?,
-                   api_code = ?, raw = ?, last_polled = ?, last_ok = ?, next_due = ?,
+                   api_code = ?, raw = ?, last_polled = ?, last_ok = ?, rev = ?,
                    consecutive_errors = 0, error_since = NULL, last_error = NULL,
-                   final_seen_at = CASE WHEN ? THEN coalesce(final_seen_at, ?) ELSE NULL END
+                   final_seen_at = CASE WHEN ? THEN coalesce(final_seen_at, ?) ELSE NULL END,
+                   stuck_since = CASE WHEN ? THEN NULL ELSE stuck_since END
                    WHERE task_id = ?""",
                 (
                     task.status.value,
@@ -369,8 +354,8 @@ class Store:
                     task.param("aspectRatio"),
                     task.param("speed"),
                     task.param("version"),
-                    _ts(task.created_at),
-                    _ts(task.completed_at),
+                    timestamp(task.created_at),
+                    timestamp(task.completed_at),
                     len(task.result_urls),
                     task.error_code,
                     task.error_message,
@@ -378,9 +363,10 @@ class Store:
                     json.dumps(fetch.raw, ensure_ascii=False),
                     now,
                     now,
-                    due,
+                    rev,
                     task.status.is_final,
                     now,
+                    task.status.is_final,
                     fetch.task_id,
                 ),
             )
@@ -389,20 +375,17 @@ class Store:
         if new is Status.UNKNOWN:
             new = Status.ERROR
         db.execute(
-            """UPDATE tasks SET status = ?, api_code = ?, last_polled = ?, next_due = ?,
+            """UPDATE tasks SET status = ?, api_code = ?, last_polled = ?, rev = ?,
                consecutive_errors = consecutive_errors + 1, error_since = coalesce(error_since, ?),
                last_error = ? WHERE task_id = ?""",
-            (new.value, fetch.api_code or fetch.http_status, now, due, now, fetch.message, fetch.task_id),
+            (new.value, fetch.api_code or fetch.http_status, now, rev, now, fetch.message, fetch.task_id),
         )
         return new
 
-    def set_due(self, due: dict[str, float]) -> None:
-        with self._write() as db:
-            db.executemany("UPDATE tasks SET next_due = ? WHERE task_id = ?", [(v, k) for k, v in due.items()])
-
     def mark_saved(self, task_id: str, when: float | None = None) -> None:
         with self._write() as db:
-            db.execute("UPDATE tasks SET saved_at = ? WHERE task_id = ?", (when or self.clock(), task_id))
+            rev = _bump(db)
+            db.execute("UPDATE tasks SET saved_at = ?, rev = ? WHERE task_id = ?", (when or self.clock(), rev, task_id))
 
     def finished_durations(self, limit: int = 2000) -> list[tuple[str | None, str | None, float]]:
         """(task_type, speed, seconds) of the most recently finished successful tasks — for learning."""
@@ -424,14 +407,24 @@ class Store:
         """Add IDs read from a followed file and move its position, in one transaction."""
         now = self.clock()
         with self._write() as db:
-            before = db.total_changes
-            db.executemany(
-                "INSERT OR IGNORE INTO tasks (task_id, batch, added_at, next_due) VALUES (?, ?, ?, ?)",
-                [(t, batch, now, now) for t in task_ids],
-            )
-            added = db.total_changes - before
+            added = self._insert(db, task_ids, batch, None)
             db.execute(
                 "INSERT OR REPLACE INTO follow_positions (path, inode, offset, updated_at) VALUES (?,?,?,?)",
                 (path, inode, offset, now),
             )
         return AddResult(added=added, present=len(task_ids) - added)
+
+
+def _bump(db: sqlite3.Connection) -> int:
+    """The next position of the change feed, for the rows this transaction writes."""
+    db.execute("UPDATE meta SET value = value + 1 WHERE key = 'rev'")
+    return int(db.execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()[0])
+
+
+def _decoded(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None

@@ -111,13 +111,13 @@ class MjDashApp(ViewActions, TaskActions):
                 store,
                 rate=settings.rate,
                 concurrency=settings.concurrency,
+                policy=settings.policy(),
                 clock=clock,
                 on_event=self._engine_event,
             )
         self._events: list[Event] = []
         self._thumbs_done: str | None = None  # the task whose thumbnails the detail pane shows in full
         self._troubles: dict[str, str] = {}  # lasting problems for the banner, by source: store, engine, follow
-        self._last_tick = clock.now()
 
     # -- layout ------------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -203,6 +203,10 @@ class MjDashApp(ViewActions, TaskActions):
                 self._show_banner()
             elif isinstance(event, RoundFinished):
                 self.header_state.eta = event.eta
+                self.header_state.rate = event.describe_rate()
+                self.header_state.rate_limited = event.rate_limited
+                self.header_state.stuck = event.stuck
+                changed_ids |= event.polled  # rows polled without a change still get a fresh "checked"
         if self.follower is not None:
             try:
                 result = await self.db(self.follower.poll)
@@ -216,10 +220,6 @@ class MjDashApp(ViewActions, TaskActions):
                     f"{result.added} new task(s) from {self.follower.path.name}", title="Following", markup=False
                 )
                 changed_ids |= {r.task_id for r in await self.db(self.store.rows)} - set(self.table.rows_by_id)
-        if self.poller is not None:  # rows polled without a change still get a fresh "checked"
-            since = self._last_tick
-            changed_ids |= {t.task_id for t in self.poller.tasks.values() if (t.last_polled or 0) >= since}
-        self._last_tick = self.clock.now()
         if changed_ids:
             rows = await self.db(self.store.rows, ids=sorted(changed_ids))
             self.table.apply(rows)

@@ -52,8 +52,12 @@ def text(value: str | None, limit: int | None = None, style: str = "") -> Text:
     return Text(line, style=style, no_wrap=True)
 
 
-def state_cell(status: Status) -> Text:
-    icon, word, colour = STATE_STYLE[status]
+STUCK_STYLE = ("⚠", "stuck", "bold yellow")
+
+
+def state_cell(status: Status, stuck: bool = False) -> Text:
+    """The state as icon, word and colour; a running task the engine flagged as stuck shows "stuck"."""
+    icon, word, colour = STUCK_STYLE if stuck and status is Status.GENERATING else STATE_STYLE[status]
     return Text(f"{icon} {word}", style=colour)
 
 
@@ -87,7 +91,7 @@ def row_cells(row: TaskRow, now: float, stale_after: float = 120.0) -> dict[str,
     if row.status in (Status.NOT_FOUND, Status.ERROR):
         error = row.last_error
     return {
-        "state": state_cell(row.status),
+        "state": state_cell(row.status, row.stuck_since is not None),
         "task": Text(short_id(safe(row.task_id))),
         "type": text((row.task_type or "").removeprefix("mj_"), 13),
         "prompt": text(row.prompt, 60),

@@ -80,3 +80,14 @@ def test_wait_usage(tmp_path: Path) -> None:
     assert run_cli("wait", env=env).returncode == 2
     assert run_cli("wait", "--batch", "none", env=env).returncode == 2
     assert run_cli("wait", "bad id", env=env).returncode == 2
+
+
+def test_wait_says_when_a_task_is_stuck(sim: Simulator, tmp_path: Path) -> None:
+    db = tmp_path / "w.db"
+    stuck = sim.add_task(age=500, duration=10_000, speed="fast")  # 3 × the usual minute for fast tasks, and more
+    r = run_cli("wait", "--timeout", "2", stuck.task_id, env=_env(sim, db))
+    assert r.returncode == 124
+    assert f"{stuck.task_id}  ⚠ stuck: running for 8m" in r.stdout and "usually 1m" in r.stdout
+    with Store(db) as store:
+        row = store.row(stuck.task_id)
+    assert row is not None and row.stuck_since is not None

@@ -5,69 +5,17 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from mjdash.core.clock import FakeClock, TokenBucket
-from mjdash.core.model import Status, parse_record
+from mjdash.core.clock import FakeClock
+from mjdash.core.model import Status
 from mjdash.core.outcomes import Fetch, Outcome
 from mjdash.core.poller import Mode, Poller, RoundFinished, StateChanged, TaskChanged, TaskErrored
 from mjdash.core.schedule import AdaptivePolicy, Durations, NaivePolicy, Tracked, finished_by
 from mjdash.core.store import Store, StoreError
-
-
-@dataclass
-class FakeTask:
-    created: float
-    duration: float
-    flag: int = 1
-    speed: str = "fast"
-
-
-@dataclass
-class FakeApi:
-    """Answers like kie.ai would, on the fake clock; scripted outages by call number."""
-
-    clock: FakeClock
-    tasks: dict[str, FakeTask] = field(default_factory=dict)
-    calls: list[tuple[float, str]] = field(default_factory=list)
-    outage: dict[int, Fetch] = field(default_factory=dict)  # call index -> answer
-    inflight: int = 0
-    max_inflight: int = 0
-    inflight_ids: set[str] = field(default_factory=set)
-    duplicate_inflight: bool = False
-
-    async def fetch_once(self, task_id: str) -> Fetch:
-        index = len(self.calls)
-        self.calls.append((self.clock.now(), task_id))
-        if task_id in self.inflight_ids:
-            self.duplicate_inflight = True
-        self.inflight_ids.add(task_id)
-        self.inflight += 1
-        self.max_inflight = max(self.max_inflight, self.inflight)
-        try:
-            await self.clock.sleep(0.05)
-            if index in self.outage:
-                return self.outage[index]
-            task = self.tasks.get(task_id)
-            if task is None:
-                return Fetch(task_id, Outcome.NOT_FOUND, api_code=422)
-            now = self.clock.now()
-            done = now >= task.created + task.duration
-            data = {
-                "taskId": task_id,
-                "successFlag": task.flag if done else 0,
-                "createTime": int(task.created * 1000),
-                "completeTime": int((task.created + task.duration) * 1000) if done else None,
-                "paramJson": f'{{"prompt": "p", "speed": "{task.speed}"}}',
-                "taskType": "mj_txt2img",
-            }
-            return Fetch(task_id, Outcome.OK, task=parse_record(data), api_code=200, raw=data)
-        finally:
-            self.inflight -= 1
-            self.inflight_ids.discard(task_id)
+from tests.unit.fake_api import FakeApi, FakeTask
 
 
 @pytest.fixture
@@ -130,23 +78,32 @@ async def test_rate_and_concurrency_caps_and_no_duplicate_inflight(clock: FakeCl
     await _run_for(engine, clock, 60)
     times = [t for t, _ in api.calls]
     assert api.max_inflight <= 3 and not api.duplicate_inflight
-    for start in range(int(now) + 5, int(now) + 55, 5):  # any 10 s window: at most rate·10 + burst
-        assert sum(start <= t < start + 10 for t in times) <= 5 * 10 + 4
+    for start in range(int(now) + 5, int(now) + 55, 5):  # any 10 s window: at most rate·10
+        assert sum(start <= t < start + 10 for t in times) <= 5 * 10
     assert len(times) >= 5 * 60 * 0.8  # and it does use the budget
 
 
-async def test_adaptive_order_young_tasks_wait_overdue_first(clock: FakeClock, store: Store) -> None:
+async def test_scarce_budget_goes_to_overdue_tasks_before_young_ones(clock: FakeClock, store: Store) -> None:
     api = FakeApi(clock)
     now = clock.now()
-    api.tasks = {"young": FakeTask(now, 600, speed="relaxed"), "overdue": FakeTask(now - 400, 900, speed="relaxed")}
-    store.add(["young", "overdue"])
+    young = [f"young{i}" for i in range(40)]
+    overdue = [f"overdue{i}" for i in range(40)]
+    for tid in young:
+        api.tasks[tid] = FakeTask(now, 600, speed="relaxed")
+    for tid in overdue:
+        api.tasks[tid] = FakeTask(now - 400, 900, speed="relaxed")
+    store.add(young + overdue)
     engine = _engine(api, store, clock, [], rate=1)
-    await _run_for(engine, clock, 100)
-    young = [t for t, tid in api.calls if tid == "young"]
-    overdue = [t for t, tid in api.calls if tid == "overdue"]
-    # While young (under ~0.38 of its expected 300 s) it is looked at only every 0.1·E = 30 s.
-    assert len(young) <= 4 and all(b - a >= 29 for a, b in itertools.pairwise(young))
-    assert len(overdue) > 5 * len(young)
+    await _run_for(engine, clock, 300)  # 80 tasks at 1 req/s: the budget is scarce (N/R = 80 s)
+    asked = [tid for _, tid in api.calls]
+    # Each task is asked about once first (until then nothing tells a young task from an overdue one); then,
+    # while the young ones cannot have finished yet, the budget goes to the overdue ones.
+    assert {tid for _, tid in api.calls[:80]} == set(young + overdue)
+    second = {tid for t, tid in api.calls[80:] if t < now + 130}
+    assert second and all(tid.startswith("overdue") for tid in second)
+    young_looks = sum(tid.startswith("young") for tid in asked)
+    assert sum(tid.startswith("overdue") for tid in asked) > young_looks
+    assert all(tid in asked for tid in young)  # a young task is still looked at: nothing starves
 
 
 async def test_rate_limit_pauses_everything_and_resumes(clock: FakeClock, store: Store) -> None:
@@ -247,41 +204,35 @@ async def test_rounds_report_progress_and_eta(clock: FakeClock, store: Store) ->
     assert any(r.eta is not None and 0 < r.eta <= 60 for r in rounds)
 
 
-def test_token_bucket() -> None:
-    clock = FakeClock()
-    bucket = TokenBucket(2.0, clock, burst=1)
-
-    async def take(n: int) -> None:
-        for _ in range(n):
-            await bucket.acquire()
-
-    asyncio.run(take(11))
-    assert clock.slept == pytest.approx(5.0)
-
-
 def test_durations_learn_and_defaults() -> None:
     d = Durations()
     assert d.expected("mj_txt2img", "fast") == 60 and d.expected("mj_txt2img", "relaxed") == 300
     assert d.expected("mj_video", "fast") == 120
+    d.learn("mj_txt2img", "Fast", 15)
+    assert d.expected("mj_txt2img", "fast") == pytest.approx(30)  # the prior counts as one sample: √(60·15)
     for s in (40, 42, 44):
         d.learn("mj_txt2img", "Fast", s)
-    assert d.expected("mj_txt2img", "fast") == 42
-    assert d.expected("mj_img2img", "fast") == 42  # same speed, other type
+    assert d.expected("mj_txt2img", "fast") == 41  # from three samples on: the median
+    assert d.expected("mj_img2img", "fast") == 41  # same speed, other type
 
 
-def test_priority_prefers_likely_changes() -> None:
+def test_rank_prefers_likely_changes() -> None:
     policy = AdaptivePolicy()
     now = 10_000.0
     fresh = Tracked("fresh", Status.GENERATING, now, created_at=now - 5, speed="fast", last_polled=now - 3)
     due = Tracked("due", Status.GENERATING, now, created_at=now - 65, speed="fast", last_polled=now - 10)
     stale = Tracked("stale", Status.GENERATING, now, created_at=now - 300, speed="fast", last_polled=now - 120)
-    assert policy.priority(stale, now) > policy.priority(due, now)  # left alone long: not starved
+    assert policy.rank(stale) < policy.rank(due) < policy.rank(fresh)  # left alone long: not starved
     just_added = Tracked("just_added", Status.UNKNOWN, now - 1)
     added_long_ago = Tracked("long_ago", Status.UNKNOWN, now - 600)
-    order = sorted([fresh, due, just_added, added_long_ago], key=lambda t: policy.priority(t, now), reverse=True)
+    order = sorted([fresh, due, just_added, added_long_ago], key=policy.rank)
     assert [t.task_id for t in order] == ["long_ago", "due", "fresh", "just_added"]
     assert finished_by(1.0) == 0.5
-    assert NaivePolicy().after_poll(fresh, now) == now
+    assert policy.floor(fresh) == now  # 3 s after its last look
+    assert NaivePolicy().rank(fresh) == fresh.last_polled  # least recently asked first
+    stuck = Tracked("stuck", Status.GENERATING, now, created_at=now - 300, speed="fast", last_polled=now - 120)
+    stuck.stuck = True
+    assert policy.rank(stuck) > policy.rank(fresh)  # stuck: after everything else
 
 
 async def test_store_io_stays_off_the_event_loop_thread(
@@ -295,7 +246,7 @@ async def test_store_io_stays_off_the_event_loop_thread(
     store.add(ids)
     loop_thread = threading.get_ident()
     threads: list[int] = []
-    for name in ("record", "rows"):
+    for name in ("record", "iter_rows", "changes_since"):
         real = getattr(store, name)
 
         def spy(*args: object, _real=real, **kwargs: object) -> object:  # type: ignore[no-untyped-def]

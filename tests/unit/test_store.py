@@ -209,3 +209,65 @@ def test_failures_in_use_are_one_line_store_errors(tmp_path: Path, sqlite_says: 
     finally:
         store._db = real
         store.close()
+
+
+# -- the change feed -----------------------------------------------------------------------------------------------
+def test_change_feed_reports_what_other_connections_wrote(tmp_path: Path) -> None:
+    clock = Clock()
+    with Store(tmp_path / "db.sqlite3", clock=clock) as mine, Store(tmp_path / "db.sqlite3", clock=clock) as other:
+        mine.add(["a", "b"])
+        mark = mine.mark()
+        assert mine.changes_since(mark).empty  # nothing new: one cheap lookup
+        other.add(["c"])
+        other.record([_ok("a", 1, completeTime=1_799_999_060_000)])
+        other.remove(["b"])
+        other.mark_saved("a")
+        feed = mine.changes_since(mark)
+        assert sorted(r.task_id for r in feed.rows) == ["a", "c"] and feed.removed == ["b"]
+        assert next(r for r in feed.rows if r.task_id == "a").status is Status.SUCCESS
+        assert mine.changes_since(feed.mark).empty
+        assert [r.task_id for r in mine.changes_since(mark, ids=["c"]).rows] == ["c"]  # a scope
+
+
+def test_change_feed_says_read_everything_when_removals_were_forgotten(tmp_path: Path) -> None:
+    clock = Clock()
+    with Store(tmp_path / "db.sqlite3", clock=clock) as store:
+        store.add(["a", "b", "c"])
+        mark = store.mark()
+        store.remove(["a"])
+        clock.t += 8 * 86_400  # tombstones are kept a week
+        store.remove(["b"])
+        assert store.changes_since(mark).full
+        assert not store.changes_since(store.mark()).full
+
+
+def test_a_version_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    from mjdash.core.schema import APPLICATION_ID, MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[1])
+    db.execute("INSERT INTO tasks (task_id, added_at, status) VALUES ('kept', 1.0, 'generating')")
+    db.execute("PRAGMA user_version = 1")
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert [(r.task_id, r.status, r.stuck_since) for r in store.rows()] == [("kept", Status.GENERATING, None)]
+        mark = store.mark()
+        store.add(["new"])
+        assert [r.task_id for r in store.changes_since(mark).rows] == ["new"]
+
+
+def test_streamed_rows_come_in_order_and_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mjdash.core.store as store_module
+
+    monkeypatch.setattr(store_module, "READ_CHUNK", 7)
+    clock = Clock()
+    with Store(tmp_path / "db.sqlite3", clock=clock) as store:
+        for i in range(5):
+            clock.t += 1
+            store.add([f"t{i}-{j}" for j in range(6)])  # same added_at within a chunk: rowid breaks ties
+        streamed = [r.task_id for r in store.iter_rows()]
+        assert streamed == [r.task_id for r in store.rows()] and len(streamed) == 30
+        assert [r.task_id for r, _ in store.rows_with_raw(ids=["t3-1", "t0-0"])] == ["t0-0", "t3-1"]

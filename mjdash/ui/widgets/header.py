@@ -37,6 +37,9 @@ class HeaderState:
     renderer: str = "halfcell"
     demo: bool = False
     filter_note: str = ""
+    rate: str = ""  # the engine's effective rate, e.g. "2/s" or "1.4/s (limit 2/s)"
+    rate_limited: bool = False
+    stuck: int = 0
 
 
 def summary(state: HeaderState, now: float) -> Text:
@@ -58,6 +61,11 @@ def summary(state: HeaderState, now: float) -> Text:
     if engine is not None:
         out.append(" │ ", style="dim")
         out.append(f"engine: {engine.describe(now)}", style=MODE_STYLE[engine.mode])
+        if state.rate:
+            out.append(f" {state.rate}", style="yellow" if state.rate_limited else "dim")
+    if state.stuck:
+        out.append(" │ ", style="dim")
+        out.append(f"⚠ {state.stuck} stuck", style="bold yellow")
     if state.eta:
         out.append(f" │ eta {duration(state.eta)}", style="dim")
     if state.expiring:

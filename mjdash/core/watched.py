@@ -1,0 +1,199 @@
+"""The engine's view of the watched tasks: who is pending, in which order to ask, counts per state.
+
+:class:`Watched` holds the scheduling bookkeeping (``schedule.Tracked``) of every task in scope, keeps the
+pending ones in the :class:`~mjdash.core.due_queue.DueQueue` with the policy's floor and rank, and keeps the
+counts per state, the stuck set and the grouping by class up to date as rows arrive from the store's change feed
+and answers arrive from the API — so nothing the engine does each second scans every task.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, deque
+from collections.abc import Iterable
+
+from mjdash.core.due_queue import DueQueue
+from mjdash.core.model import Status
+from mjdash.core.rows import Feed, TaskRow
+from mjdash.core.schedule import AdaptivePolicy, Klass, Tracked
+
+REKEY_CHUNK = 500  # tasks re-ranked per loop pass after an expected duration moved
+REKEY_RATIO = 1.25  # how far an expected duration must move for its class to be re-ranked
+ETA_EVERY = 10.0  # seconds between full ETA computations over many pending tasks
+ETA_SMALL = 2000  # up to this many pending tasks the ETA is computed every tick
+
+
+class Watched:
+    def __init__(self, policy: AdaptivePolicy) -> None:
+        self.policy = policy
+        self.tasks: dict[str, Tracked] = {}
+        self.pending: set[str] = set()
+        self.stuck: set[str] = set()
+        self.counts: Counter[Status] = Counter()
+        self.inflight: set[str] = set()
+        self._queue = DueQueue()
+        self._by_class: dict[Klass, set[str]] = {}
+        self._keyed: dict[Klass, float] = {}  # the expected duration each class was last ranked with
+        self._rekey: deque[str] = deque()
+        self._removed_inflight: set[str] = set()
+        self._eta: float | None = None
+        self._eta_at = float("-inf")
+
+    # -- rows from the store --------------------------------------------------------------------------------
+    def apply(self, feed: Feed) -> None:
+        for task_id in feed.removed:
+            self.forget(task_id)
+        for row in feed.rows:
+            self._merge(row)
+
+    def replace_all(self, feed: Feed) -> None:
+        """Everything in scope: forget what is no longer there, merge the rest."""
+        present = {r.task_id for r in feed.rows}
+        self.apply(Feed(feed.mark, feed.rows, [t for t in self.tasks if t not in present]))
+
+    def forget(self, task_id: str) -> None:
+        task = self.tasks.get(task_id)
+        if task is None:
+            return
+        if task_id in self.inflight:
+            self._removed_inflight.add(task_id)  # forgotten when its answer comes back
+            return
+        self.counts[task.status] -= 1
+        del self.tasks[task_id]
+        self._drop(task)
+
+    def _merge(self, row: TaskRow) -> None:
+        known = self.tasks.get(row.task_id)
+        if known is None:
+            task = tracked(row)
+            self.tasks[row.task_id] = task
+            self.counts[task.status] += 1
+            self.requeue(task)
+            return
+        self._removed_inflight.discard(row.task_id)  # removed and added again while in flight
+        if row.task_id in self.inflight:
+            return
+        if row.last_polled is not None and (known.last_polled is None or row.last_polled > known.last_polled):
+            # Another process learned something newer (our own writes come back with the same time).
+            self.set_status(known, row.status)
+            known.last_polled = row.last_polled
+            known.created_at = row.created_at if row.created_at is not None else known.created_at
+            known.task_type, known.speed = row.task_type or known.task_type, row.speed or known.speed
+            errors = row.status in (Status.NOT_FOUND, Status.ERROR)
+            known.errors = row.consecutive_errors if errors else 0
+            known.error_since = row.error_since if errors else None
+            known.stuck = known.stuck or row.stuck_since is not None
+            self.requeue(known)
+
+    def force(self, task_ids: Iterable[str]) -> None:
+        for task_id in list(task_ids):
+            task = self.tasks.get(task_id)
+            if task is not None:
+                task.forced, task.gave_up = True, False
+                self.requeue(task)
+
+    # -- requests -------------------------------------------------------------------------------------------
+    def take(self, now: float) -> Tracked | None:
+        """The best task past its floor, now in flight; None when none may be asked yet."""
+        task_id = self._queue.pop(now)
+        if task_id is None:
+            return None
+        self.inflight.add(task_id)
+        return self.tasks[task_id]
+
+    def next_eligible(self) -> float | None:
+        return self._queue.next_eligible()
+
+    def answered(self, task: Tracked) -> None:
+        """A request about ``task`` ended (whatever the answer): queue it again, or let it go."""
+        self.inflight.discard(task.task_id)
+        if task.task_id in self._removed_inflight:
+            self._removed_inflight.discard(task.task_id)
+            self.forget(task.task_id)
+        else:
+            self.requeue(task)
+
+    # -- bookkeeping ----------------------------------------------------------------------------------------
+    def set_status(self, task: Tracked, status: Status) -> None:
+        if status is not task.status:
+            self.counts[task.status] -= 1
+            self.counts[status] += 1
+            task.status = status
+
+    def mark_stuck(self, task: Tracked) -> None:
+        task.stuck = True
+        self.stuck.add(task.task_id)
+
+    def requeue(self, task: Tracked) -> None:
+        """Put a task (back) in the queue with its floor and rank, or take it out when nothing is to be asked."""
+        if task.task_id in self.inflight:
+            return  # its answer re-queues it
+        if not task.pending:
+            self._drop(task)
+            return
+        self.pending.add(task.task_id)
+        if task.stuck:
+            self.stuck.add(task.task_id)
+        self._file(task)
+        self._queue.put(task.task_id, self.policy.floor(task), self.policy.rank(task))
+
+    def _drop(self, task: Tracked) -> None:
+        self._queue.discard(task.task_id)
+        self.pending.discard(task.task_id)
+        self.stuck.discard(task.task_id)
+        if task.klass is not None:
+            self._by_class.get(task.klass, set()).discard(task.task_id)
+            task.klass = None
+
+    def _file(self, task: Tracked) -> None:
+        """Keep pending tasks grouped by class, so a class whose expected duration moved can be re-ranked."""
+        key = task.key
+        if task.klass == key:
+            return
+        if task.klass is not None:
+            self._by_class.get(task.klass, set()).discard(task.task_id)
+        self._by_class.setdefault(key, set()).add(task.task_id)
+        self._keyed.setdefault(key, self.policy.durations.expected(*key))
+        task.klass = key
+
+    def learned(self) -> None:
+        """After a new duration sample: re-rank the classes whose expected duration moved by over a quarter
+        (a few at a time, in ``rekey_some``: a class may hold tens of thousands of tasks)."""
+        for key, members in self._by_class.items():
+            expected = self.policy.durations.expected(*key)
+            if members and abs(math.log(expected / self._keyed[key])) > math.log(REKEY_RATIO):
+                self._keyed[key] = expected
+                self._rekey.extend(members)
+
+    def rekey_some(self) -> None:
+        for _ in range(min(REKEY_CHUNK, len(self._rekey))):
+            task = self.tasks.get(self._rekey.popleft())
+            if task is not None and task.task_id in self._queue:
+                self.requeue(task)
+
+    def eta(self, now: float) -> float | None:
+        """Seconds until the last pending task is expected to finish: a pass over the pending tasks, every tick
+        while they are few and every ``ETA_EVERY`` seconds when they are many."""
+        if not self.pending:
+            self._eta = None
+        elif len(self.pending) <= ETA_SMALL or now - self._eta_at >= ETA_EVERY:
+            tasks = (self.tasks[t] for t in self.pending)
+            ends = max((t.created_at or t.added_at) + self.policy.expected(t) for t in tasks)
+            self._eta, self._eta_at = max(0.0, ends - now), now
+        return self._eta
+
+
+def tracked(row: TaskRow) -> Tracked:
+    errors_status = row.status in (Status.NOT_FOUND, Status.ERROR)
+    return Tracked(
+        task_id=row.task_id,
+        status=row.status,
+        added_at=row.added_at,
+        created_at=row.created_at,
+        task_type=row.task_type,
+        speed=row.speed,
+        last_polled=row.last_polled,
+        errors=row.consecutive_errors if errors_status else 0,
+        error_since=row.error_since if errors_status else None,
+        stuck=row.stuck_since is not None,
+    )
