@@ -116,10 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from mjdash.commands.common import EXIT_FAILED, EXIT_USAGE, UsageError, err
+    from mjdash.commands.common import EXIT_FAILED, EXIT_USAGE, OutputError, UsageError, err
     from mjdash.config import ConfigError, load_settings
-    from mjdash.core.follow import FollowError
-    from mjdash.core.store import StoreError
+    from mjdash.core.errors import FollowError, StoreError
 
     try:
         if args.command == "sim":
@@ -171,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ConfigError) as exc:
         err(str(exc))
         return EXIT_USAGE
-    except (StoreError, FollowError) as exc:
+    except (StoreError, FollowError, OutputError) as exc:
         err(str(exc))
         return EXIT_FAILED
     except KeyboardInterrupt:

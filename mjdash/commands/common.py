@@ -33,6 +33,10 @@ class UsageError(Exception):
     """Bad input from the user: exit 2 with this one-line message."""
 
 
+class OutputError(Exception):
+    """Output could not be written (a full disk, a folder that is not writable): exit 1 with this one line."""
+
+
 def err(message: str) -> None:
     print(f"mjdash: {safe(message)}", file=sys.stderr)
 

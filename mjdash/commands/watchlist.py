@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import csv
-import io
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
-from mjdash.commands.common import EXIT_OK, STATUS_MARK, UsageError, err, valid_ids
+from mjdash.commands.common import EXIT_OK, STATUS_MARK, OutputError, UsageError, err, valid_ids
 from mjdash.config import Settings
-from mjdash.core.expiry import expires_at, expiring
+from mjdash.core.atomic import atomic_file
+from mjdash.core.expiry import expires_at, is_expiring
 from mjdash.core.ids import extract
 from mjdash.core.model import FINAL_STATES, Status, Task, iso
 from mjdash.core.store import AddResult, Store, TaskRow, task_from, to_datetime
-from mjdash.core.text import safe, safe_json, safe_json_array
+from mjdash.core.text import safe, safe_json, write_json_array
 from mjdash.core.timefmt import ago, duration
 
 STDIN_LINES_PER_CHUNK = 2000
@@ -124,9 +122,13 @@ def rm(settings: Settings, values: list[str], batch: str | None, finished: bool)
     return EXIT_OK
 
 
-def _records(store: Store, batch: str | None, statuses: set[Status] | None) -> Iterator[tuple[TaskRow, Task]]:
+def _records(
+    store: Store, batch: str | None, statuses: set[Status] | None, keep: Callable[[TaskRow], bool] | None = None
+) -> Iterator[tuple[TaskRow, Task]]:
+    """Every chosen task with its full record, streamed from the database (constant memory)."""
     for row, raw in store.rows_with_raw(batch=batch, statuses=statuses):
-        yield row, task_from(row, raw)
+        if keep is None or keep(row):
+            yield row, task_from(row, raw)
 
 
 def row_json(row: TaskRow, task: Task, expiry_days: float = 14.0) -> dict[str, Any]:
@@ -154,37 +156,59 @@ def ls(
 ) -> int:
     statuses = parse_statuses(status)
     now = datetime.now(UTC)
+    keep = _expiring_filter(settings, now.timestamp()) if only_expiring else None
     with open_store(settings) as store:
-        rows = store.rows(batch=batch, statuses=statuses)
-        if only_expiring:
-            rows = expiring(rows, now.timestamp(), settings.expiry_days)
         if as_json:
-            wanted = {r.task_id for r in rows}
-            records = [(r, t) for r, t in _records(store, batch, statuses) if r.task_id in wanted]
-            out.write(safe_json_array([row_json(r, t, settings.expiry_days) for r, t in records]) + "\n")
+            records = _records(store, batch, statuses, keep)
+            write_json_array(out, (row_json(r, t, settings.expiry_days) for r, t in records))
             return EXIT_OK
-    out.write(format_table(rows, now))
+        rows = (r for r in store.iter_rows(batch=batch, statuses=statuses) if keep is None or keep(r))
+        if not write_table(out, rows, now):
+            out.write(_nothing_listed(store, batch, statuses, only_expiring))
     return EXIT_OK
 
 
-def format_table(rows: list[TaskRow], now: datetime) -> str:
-    if not rows:
+def _expiring_filter(settings: Settings, now: float) -> Callable[[TaskRow], bool]:
+    return lambda row: is_expiring(row, now, settings.expiry_days)
+
+
+def _nothing_listed(store: Store, batch: str | None, statuses: set[Status] | None, only_expiring: bool) -> str:
+    """Why the list is empty: an empty watchlist is not the same as a filter that matches nothing."""
+    total = store.count()
+    if not total:
         return "no tasks in the watchlist — add some with: mjdash add ID… (or: some-script | mjdash add -)\n"
-    buf = io.StringIO()
-    buf.write(
-        f"{'TASK ID':<32}  {'STATUS':<20}  {'BATCH':<10}  {'TYPE':<18}  {'CREATED':<11}  {'TOOK':>6}  PROMPT / ERROR\n"
-    )
+    what = []
+    if batch is not None:
+        what.append(f"in batch {batch!r}" if batch in store.batches() else f"in batch {batch!r} (no such batch)")
+    if statuses is not None:
+        what.append("with status " + ",".join(sorted(s.value for s in statuses)))
+    if only_expiring:
+        what.append("expiring within 48 h unsaved")
+    return safe(f"no tasks {' and '.join(what)} ({total} in the watchlist)") + "\n"
+
+
+HEADER = f"{'TASK ID':<32}  {'STATUS':<20}  {'BATCH':<10}  {'TYPE':<18}  {'CREATED':<11}  {'TOOK':>6}  PROMPT / ERROR\n"
+
+
+def write_table(out: TextIO, rows: Iterable[TaskRow], now: datetime) -> int:
+    """The human table, a line per task as it is read; returns how many were written."""
+    count = 0
     for r in rows:
+        if not count:
+            out.write(HEADER)
+        count += 1
         text = r.error_message or r.last_error if r.status not in (Status.SUCCESS, Status.GENERATING) else None
         text = text or r.prompt or ""
+        mark = "⚠ stuck" if r.stuck_since is not None and r.status is Status.GENERATING else STATUS_MARK[r.status]
         line = (
-            f"{r.task_id:<32}  {STATUS_MARK[r.status]:<20}  {(r.batch or '-')[:10]:<10}  "
+            f"{r.task_id:<32}  {mark:<20}  {(r.batch or '-')[:10]:<10}  "
             f"{(r.task_type or '?')[:18]:<18}  {ago(to_datetime(r.created_at), now)[:11]:<11}  "
             f"{duration(r.duration_s):>6}  {' '.join(text.split())[:60]}"
         )
-        buf.write(safe(line) + "\n")
-    buf.write(f"{len(rows)} task{'s' if len(rows) != 1 else ''}\n")
-    return buf.getvalue()
+        out.write(safe(line) + "\n")
+    if count:
+        out.write(f"{count} task{'s' if count != 1 else ''}\n")
+    return count
 
 
 CSV_FIELDS = [
@@ -238,31 +262,38 @@ def _inert(value: Any) -> Any:
 def export(settings: Settings, fmt: str, out_path: str | None, batch: str | None, status: str | None) -> int:
     statuses = parse_statuses(status)
     with open_store(settings) as store:
-        records = list(_records(store, batch, statuses))
-    if fmt == "json":
-        text = safe_json_array([row_json(r, t, settings.expiry_days) for r, t in records]) + "\n"
-    else:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(_csv_rows(records, settings.expiry_days))
-        text = buf.getvalue()
-    if out_path in (None, "-"):
-        sys.stdout.write(text)
-        return EXIT_OK
-    assert out_path is not None
-    write_atomically(Path(out_path), text)
-    err(f"exported {len(records)} tasks to {out_path}")
+        records = _records(store, batch, statuses)
+        if out_path in (None, "-"):
+            _export_to(sys.stdout, fmt, records, settings.expiry_days)
+            return EXIT_OK
+        assert out_path is not None
+        path = Path(out_path)
+        try:
+            with atomic_file(path) as handle:
+                count = _export_to(handle, fmt, records, settings.expiry_days)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc} — nothing was written") from None
+    err(f"exported {count} tasks to {out_path}")
     return EXIT_OK
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder and rename, so a crash never leaves half a file."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+def _export_to(out: IO[str], fmt: str, records: Iterable[tuple[TaskRow, Task]], expiry_days: float) -> int:
+    """Write every record as JSON or CSV, one at a time; returns how many."""
+    counted = _Counted(records)
+    if fmt == "json":
+        write_json_array(out, (row_json(r, t, expiry_days) for r, t in counted))
+    else:
+        writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(_csv_rows(counted, expiry_days))
+    return counted.count
+
+
+class _Counted:
+    def __init__(self, items: Iterable[tuple[TaskRow, Task]]) -> None:
+        self.items, self.count = items, 0
+
+    def __iter__(self) -> Iterator[tuple[TaskRow, Task]]:
+        for item in self.items:
+            self.count += 1
+            yield item

@@ -9,15 +9,13 @@ marked saved in the store (for expiry warnings).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
 
+from mjdash.core.atomic import atomic_write
 from mjdash.core.images import ImageFetcher, ImageRefused, decode, is_video_url
 from mjdash.core.model import Task
 from mjdash.core.store import Store
@@ -48,18 +46,7 @@ def _existing(out_dir: Path, task_id: str, index: int) -> Path | None:
 
 
 def _write(out_dir: Path, name: str, data: bytes) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out_dir)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        final = out_dir / name
-        os.replace(tmp, final)
-        return final
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    return atomic_write(out_dir / name, data)
 
 
 async def _save_one(fetcher: ImageFetcher, url: str, out_dir: Path, task_id: str, index: int) -> Path:

@@ -13,11 +13,15 @@ def expires_at(row: TaskRow, expiry_days: float) -> float | None:
     return row.completed_at + expiry_days * 86_400
 
 
-def expiring(rows: list[TaskRow], now: float, expiry_days: float, within: float = 48 * 3600) -> list[TaskRow]:
-    """Unsaved tasks whose results expire within ``within`` seconds (and have not expired yet)."""
-    out = []
-    for row in rows:
-        when = expires_at(row, expiry_days)
-        if when is not None and row.saved_at is None and now < when <= now + within:
-            out.append(row)
-    return out
+EXPIRING_WITHIN = 48 * 3600.0
+
+
+def is_expiring(row: TaskRow, now: float, expiry_days: float, within: float = EXPIRING_WITHIN) -> bool:
+    """Unsaved, and its results expire within ``within`` seconds (and have not expired yet)."""
+    when = expires_at(row, expiry_days)
+    return when is not None and row.saved_at is None and now < when <= now + within
+
+
+def expiring(rows: list[TaskRow], now: float, expiry_days: float, within: float = EXPIRING_WITHIN) -> list[TaskRow]:
+    """The unsaved tasks whose results expire within ``within`` seconds."""
+    return [row for row in rows if is_expiring(row, now, expiry_days, within)]

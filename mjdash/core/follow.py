@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from mjdash.core.errors import FollowError
 from mjdash.core.ids import extract
 from mjdash.core.store import AddResult, Store
 
@@ -23,10 +24,6 @@ class FollowResult:
     present: int = 0
     rejected: list[str] = field(default_factory=list)
     event: str | None = None  # "waiting", "truncated", "rotated"
-
-
-class FollowError(Exception):
-    """The followed file exists but cannot be read (permissions, a directory, an I/O error)."""
 
 
 class FileFollower:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
 import threading
 from pathlib import Path
+
+from mjdash.core.atomic import atomic_write
 
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 
@@ -54,16 +55,7 @@ class ImageCache:
 
     def put(self, path: Path, data: bytes) -> Path:
         """Write atomically; may evict old entries to stay under the size bound."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        atomic_write(path, data)
         with self._lock:
             self._writes_since_trim += 1
             trim = self._writes_since_trim >= 16

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from mjdash.core.errors import StoreError
+
 APPLICATION_ID = 0x6D6A6473  # "mjds"
 SCHEMA_VERSION = 2
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -75,10 +77,6 @@ MIGRATIONS: dict[int, str] = {
     INSERT INTO meta (key, value) VALUES ('rev', 0);
     """,
 }
-
-
-class StoreError(Exception):
-    """The database cannot be used; the message is one line, names the path and says what to do."""
 
 
 def explain_sqlite(exc: sqlite3.Error, path: Path) -> str:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Iterable
+from typing import IO, Any
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _CONTROL_ALL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _C1_AND_DEL = re.compile(r"[\x7f-\x9f]")
+_HAS_C1_OR_DEL = _C1_AND_DEL.search
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -31,9 +33,18 @@ def safe_json(value: Any, *, indent: int | None = None) -> str:
     return _C1_AND_DEL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def safe_json_array(items: list[Any]) -> str:
-    """A JSON array with one compact object per line: readable, and fast (the C encoder; indent is not)."""
-    if not items:
-        return "[]"
-    body = ",\n".join(json.dumps(item, ensure_ascii=False) for item in items)
-    return "[\n" + _C1_AND_DEL.sub(lambda m: f"\\u{ord(m.group()):04x}", body) + "\n]"
+def write_json_array(out: IO[str], items: Iterable[Any]) -> None:
+    """A JSON array with one compact object per line, written as the items come (constant memory): readable,
+    and fast (the C encoder; ``indent`` is not). Safe on a terminal like :func:`safe_json`."""
+    first = True
+    for item in items:
+        line = json.dumps(item, ensure_ascii=False)
+        if _HAS_C1_OR_DEL(line):
+            line = _C1_AND_DEL.sub(_escaped, line)
+        out.write(("[\n" if first else ",\n") + line)
+        first = False
+    out.write("[]\n" if first else "\n]\n")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"

@@ -7,7 +7,8 @@ Endpoints:
   GET /odd/<kind>                        misbehaving image hosts (truncated, not an image, huge, bomb, redirect…)
 
 Time is compressed by ``speed`` (2.0 = tasks live twice as fast). ``rate_limit`` answers HTTP 429 with a
-Retry-After beyond that many requests per second. Faults are injected with :meth:`Simulator.inject`.
+Retry-After beyond that many requests in any one second of simulated time, as a server that counts per second
+does. Faults are injected with :meth:`Simulator.inject`.
 """
 
 from __future__ import annotations
@@ -50,26 +51,27 @@ class Stats:
     rate_limited: int = 0
     image_requests: int = 0
     auth_headers_on_files: int = 0
+    arrivals: list[float] = field(default_factory=list)  # simulated time of each API request, as it arrived
     by_task: dict[str, int] = field(default_factory=dict)
 
 
-class _TokenBucket:
-    def __init__(self, rate: float, clock: Callable[[], float]) -> None:
-        self.rate = rate
-        self.capacity = max(1.0, rate)
-        self.tokens = self.capacity
+class _WindowCount:
+    """A server that counts: at most ``limit`` requests in any one second of simulated time."""
+
+    def __init__(self, limit: float, clock: Callable[[], float]) -> None:
+        self.limit = max(1, math.floor(limit))
         self.clock = clock
-        self.last = clock()
+        self.recent: deque[float] = deque()
 
     def take(self) -> float:
-        """0 when a token was taken, else seconds until one is available."""
+        """0 when the request is within the limit (and counted), else seconds until one would be."""
         now = self.clock()
-        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
-        self.last = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        while self.recent and self.recent[0] <= now - 1.0:
+            self.recent.popleft()
+        if len(self.recent) < self.limit:
+            self.recent.append(now)
             return 0.0
-        return (1.0 - self.tokens) / self.rate
+        return self.recent[0] + 1.0 - now
 
 
 class Simulator:
@@ -105,7 +107,7 @@ class Simulator:
         self.expired: set[str] = set()
         self.faults: deque[Fault] = deque()
         self.stats = Stats()
-        self._bucket = _TokenBucket(rate_limit, time.monotonic) if rate_limit else None
+        self._limit = _WindowCount(rate_limit, self.now) if rate_limit else None
         self._server = _QuietServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -194,11 +196,12 @@ class Simulator:
     def answer_record_info(self, query: str, authorization: str | None) -> tuple[int, dict[str, str], bytes]:
         with self._lock:
             self.stats.requests += 1
+            self.stats.arrivals.append(self.now())
         if self.latency:
             time.sleep(self.latency)
-        if self._bucket is not None:
+        if self._limit is not None:
             with self._lock:
-                wait = self._bucket.take()
+                wait = self._limit.take()
             if wait > 0:
                 with self._lock:
                     self.stats.rate_limited += 1

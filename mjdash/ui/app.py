@@ -8,7 +8,6 @@ banner, toasts). Store reads, image fetches and downloads run in workers; widget
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,13 @@ from textual.worker import Worker, WorkerState
 
 from mjdash.config import Settings
 from mjdash.core.clock import Clock
-from mjdash.core.expiry import expiring
-from mjdash.core.follow import FileFollower, FollowError, FollowResult
+from mjdash.core.expiry import is_expiring
+from mjdash.core.follow import FileFollower, FollowError
 from mjdash.core.ids import extract
 from mjdash.core.images import ImageFetcher
 from mjdash.core.model import Status
 from mjdash.core.poller import Event, Fetcher, Mode, Poller, RoundFinished, StateChanged, TaskChanged
-from mjdash.core.store import Store, StoreError
+from mjdash.core.store import Store, StoreError, TaskRow
 from mjdash.core.text import safe
 from mjdash.ui.announce import JOB_TITLES, banner_text, failure_line, filter_note, finished_toasts
 from mjdash.ui.cells import short_id
@@ -44,6 +43,7 @@ from mjdash.ui.widgets.task_table import TaskTable
 
 DETAIL_DELAY = 0.04  # seconds after the cursor stops before the detail pane follows
 ENGINE_RESTART = 10.0  # seconds before a refresh engine that failed is started again
+EXPIRING_EVERY = 30.0  # seconds between recounts of results about to expire (time alone changes it)
 
 
 class MjDashApp(ViewActions, TaskActions):
@@ -118,6 +118,9 @@ class MjDashApp(ViewActions, TaskActions):
         self._events: list[Event] = []
         self._thumbs_done: str | None = None  # the task whose thumbnails the detail pane shows in full
         self._troubles: dict[str, str] = {}  # lasting problems for the banner, by source: store, engine, follow
+        self._mark = 0  # the database's change feed, read up to here
+        self._expiring_at = float("-inf")
+        self._expiring_generation = -1
 
     # -- layout ------------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -156,13 +159,17 @@ class MjDashApp(ViewActions, TaskActions):
     async def _load_all(self) -> bool:
         """(Re)load the whole watchlist; on a database failure the banner says so and the next tick retries."""
         try:
-            rows = await self.db(self.store.rows)
+            self._mark, rows = await self.db(self._read_all)
         except StoreError as exc:
             self._store_failed(exc)
             return False
         self.table.load(rows)
         self._trouble("store", None)
         return True
+
+    def _read_all(self) -> tuple[int, list[TaskRow]]:
+        mark = self.store.mark()  # before the rows: a change in between comes again with the feed, harmlessly
+        return mark, self.store.rows()
 
     async def tick(self) -> None:
         """Once a second: apply what the engine learned in one batch, tick the time columns. A database that
@@ -188,12 +195,14 @@ class MjDashApp(ViewActions, TaskActions):
         self._show_banner()
 
     async def _apply_news(self) -> None:
+        """What changed since the last tick, from two sources: the engine's events (finished tasks for toasts,
+        its state and rate for the header) and the database's change feed — every row written since the last
+        mark, by this dashboard's engine or by any other process (``mjdash add``, ``rm``, ``wait``, another
+        dashboard) — so the work is proportional to what changed, not to the size of the watchlist."""
         events, self._events = self._events, []
-        changed_ids: set[str] = set()
         finished: list[TaskChanged] = []
         for event in events:
             if isinstance(event, TaskChanged):
-                changed_ids.add(event.change.task_id)
                 old = event.change.old  # first news of an already finished task is not an event
                 if event.change.new.is_final and not old.is_final and old is not Status.UNKNOWN:
                     finished.append(event)
@@ -206,28 +215,35 @@ class MjDashApp(ViewActions, TaskActions):
                 self.header_state.rate = event.describe_rate()
                 self.header_state.rate_limited = event.rate_limited
                 self.header_state.stuck = event.stuck
-                changed_ids |= event.polled  # rows polled without a change still get a fresh "checked"
+                self._trouble("engine", None)  # a round finished: the engine runs again
         if self.follower is not None:
-            try:
-                result = await self.db(self.follower.poll)
-            except FollowError as exc:
-                self._trouble("follow", f"{exc} (mjdash keeps trying)")
-                result = FollowResult()
-            else:
-                self._trouble("follow", None)
-            if result.added:
-                self.notify(
-                    f"{result.added} new task(s) from {self.follower.path.name}", title="Following", markup=False
-                )
-                changed_ids |= {r.task_id for r in await self.db(self.store.rows)} - set(self.table.rows_by_id)
-        if changed_ids:
-            rows = await self.db(self.store.rows, ids=sorted(changed_ids))
-            self.table.apply(rows)
-            if self.detail.task_id in changed_ids:
-                self.load_detail(self.detail.task_id, keep_thumbs=True)
+            await self._follow()
+        feed = await self.db(self.store.changes_since, self._mark)
+        if feed.full:
+            await self._load_all()
+        else:
+            self._mark = feed.mark
+            if feed.removed:
+                self.table.remove_tasks(feed.removed)
+            if feed.rows:
+                self.table.apply(feed.rows)
+                if self.detail.task_id in {r.task_id for r in feed.rows}:
+                    self.load_detail(self.detail.task_id, keep_thumbs=True)
         self.table.tick()
         self._announce(finished)
         self._refresh_header()
+
+    async def _follow(self) -> None:
+        """Read what the followed file gained (the new IDs come back through the change feed)."""
+        assert self.follower is not None
+        try:
+            result = await self.db(self.follower.poll)
+        except FollowError as exc:
+            self._trouble("follow", f"{exc} (mjdash keeps trying)")
+            return
+        self._trouble("follow", None)
+        if result.added:
+            self.notify(f"{result.added} new task(s) from {self.follower.path.name}", title="Following", markup=False)
 
     def _announce(self, finished: list[TaskChanged]) -> None:
         if finished and self.bell_on_finish:
@@ -242,14 +258,17 @@ class MjDashApp(ViewActions, TaskActions):
         self.banner.display = text is not None
 
     def _refresh_header(self) -> None:
-        rows = list(self.table.rows_by_id.values())
-        state = self.header_state
-        state.counts = Counter(r.status for r in rows)
-        state.total = len(rows)
-        state.done = sum(1 for r in rows if r.status.is_final)
-        now = self.clock.now()
-        state.expiring = len(expiring(rows, now, self.settings.expiry_days))
-        state.filter_note = filter_note(self.table.view)
+        """The header from counts kept as rows change; only the expiring count (which time alone changes) is
+        recounted over every row, and at most every EXPIRING_EVERY seconds."""
+        view, state, now = self.table.view, self.header_state, self.clock.now()
+        state.counts = view.counts
+        state.total = len(view.rows_by_id)
+        state.done = sum(n for status, n in view.counts.items() if status.is_final)
+        if now - self._expiring_at >= EXPIRING_EVERY or view.generation != self._expiring_generation:
+            rows = view.rows_by_id.values()
+            state.expiring = sum(1 for r in rows if is_expiring(r, now, self.settings.expiry_days))
+            self._expiring_at, self._expiring_generation = now, view.generation
+        state.filter_note = filter_note(view)
         self.header.render_state(state, now)
 
     # -- failures ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ sort or a filter change re-orders.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -40,6 +41,8 @@ class TaskView:
 
     def __init__(self) -> None:
         self.rows_by_id: dict[str, TaskRow] = {}
+        self.counts: Counter[Status] = Counter()  # watched tasks per state, kept as rows come and go
+        self.generation = 0  # moves on when a task comes or goes, or its state, completion or saved time changes
         self.order: list[str] = []
         self.text_filter = ""
         self.state_group = "all"
@@ -64,6 +67,12 @@ class TaskView:
         if self._index is None:
             self._index = {task_id: i for i, task_id in enumerate(self.order)}
         return self._index.get(task_id)
+
+    def load(self, rows: Iterable[TaskRow]) -> None:
+        """Every watched task anew (then ``rebuild`` to show them)."""
+        self.rows_by_id = {row.task_id: row for row in rows}
+        self.counts = Counter(row.status for row in self.rows_by_id.values())
+        self.generation += 1
 
     def rebuild(self) -> None:
         """Recompute what is shown from the filters, in the chosen sort order (or the order tasks were added)."""
@@ -92,6 +101,15 @@ class TaskView:
         for row in rows:
             old = self.rows_by_id.get(row.task_id)
             self.rows_by_id[row.task_id] = row
+            if old is not None:
+                self.counts[old.status] -= 1
+            self.counts[row.status] += 1
+            if old is None or (old.status, old.completed_at, old.saved_at) != (
+                row.status,
+                row.completed_at,
+                row.saved_at,
+            ):
+                self.generation += 1
             shown = self.index(row.task_id) is not None
             if not self.shows(row):
                 if shown:
@@ -110,7 +128,10 @@ class TaskView:
         """Stop watching tasks; returns those that were shown."""
         gone = set(task_ids)
         for task_id in gone:
-            self.rows_by_id.pop(task_id, None)
+            old = self.rows_by_id.pop(task_id, None)
+            if old is not None:
+                self.counts[old.status] -= 1
+                self.generation += 1
         shown = {task_id for task_id in gone if self.index(task_id) is not None}
         self._drop(shown)
         return shown
@@ -119,3 +140,7 @@ class TaskView:
         if task_ids:
             self.order = [task_id for task_id in self.order if task_id not in task_ids]
             self._index = None
+
+
+def _expiry_facts(row: TaskRow) -> tuple[Status, float | None, float | None]:
+    return row.status, row.completed_at, row.saved_at

@@ -97,13 +97,15 @@ def test_api_text_cannot_drive_the_terminal(sim: Simulator) -> None:
     assert json.loads(as_json.stdout)[0]["prompt"] == task.params["prompt"]
 
 
-def test_status_does_not_import_textual_or_pillow(sim: Simulator) -> None:
+def test_status_imports_only_what_it_needs(sim: Simulator) -> None:
+    """Start-up is import time: no Textual, Pillow, SQLite, store, follower or simulator for a one-off fetch."""
     task = sim.add_task(age=100, duration=40)
     code = (
         "import sys, runpy; sys.argv=['mjdash','status','" + task.task_id + "'];"
         "from mjdash.cli import main; main();"
-        "heavy = ('textual', 'textual_image', 'PIL');"
-        "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
+        "heavy = ('textual', 'textual_image', 'PIL', 'sqlite3', 'mjdash.core.store', 'mjdash.core.follow',"
+        " 'mjdash.sim.server');"
+        "print('LOADED', sorted(m for m in sys.modules if m in heavy or m.split('.')[0] in heavy))"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**_env(sim)}, timeout=30)
     assert "LOADED []" in r.stdout, r.stdout + r.stderr

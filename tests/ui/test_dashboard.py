@@ -265,3 +265,26 @@ async def test_following_an_unreadable_file_is_a_banner_until_fixed(live: Dash) 
         await app.tick()
         await pilot.pause()
         assert not app.banner.display and app.table.row_count == 1
+
+
+async def test_other_processes_changes_appear_live(live: Dash) -> None:
+    """`mjdash add`, `rm` and `wait` in another terminal: the dashboard (its own engine off, so nothing it
+    learns itself) shows each change from the database's change feed on its next tick."""
+    from tests.conftest import SIM_KEY, run_cli
+
+    first = live.sim.add_task(age=0, duration=10_000)
+    done = live.sim.add_task(age=100, duration=40, outcome=1)
+    live.store.add([first.task_id])
+    env = {"MJDASH_DB": str(live.settings.db_path), "MJDASH_BASE_URL": live.sim.url, "KIE_API_KEY": SIM_KEY}
+    app = live.app(run_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(TaskTable)
+        await settle(pilot)
+        assert run_cli("add", done.task_id, env=env).returncode == 0
+        await wait_until(pilot, lambda: done.task_id in table.rows_by_id)
+        assert run_cli("wait", done.task_id, env=env).returncode == 0
+        await wait_until(pilot, lambda: table.rows_by_id[done.task_id].status is Status.SUCCESS)
+        assert run_cli("rm", first.task_id, env=env).returncode == 0
+        await wait_until(pilot, lambda: first.task_id not in table.rows_by_id)
+        assert table.shown_ids == [done.task_id]
+        assert app.header_state.counts[Status.SUCCESS] == 1 and app.header_state.total == 1

@@ -76,18 +76,26 @@ def summary(state: HeaderState, now: float) -> Text:
 
 
 class StatusHeader(Horizontal):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        # Held, not queried: a tick that lands while the app tears down must find nothing to do, not fail.
+        self._summary = Static(id="summary")
+        self._progress = ProgressBar(id="progress", show_eta=False, show_percentage=True)
+
     def compose(self) -> ComposeResult:
-        yield Static(id="summary")
-        yield ProgressBar(id="progress", show_eta=False, show_percentage=True)
+        yield self._summary
+        yield self._progress
 
     _last: tuple[str, int, int] = ("", -1, -1)
 
     def render_state(self, state: HeaderState, now: float) -> None:
+        if not self.is_attached:
+            return
         text = summary(state, now)
         key = (text.markup, state.total, state.done)
         if key == self._last:
             return
         self._last = key
         # One line of fixed size: no layout pass (which costs O(rows) with a 10k-row table on screen).
-        self.query_one("#summary", Static).update(text, layout=False)
-        self.query_one("#progress", ProgressBar).update(total=max(1, state.total), progress=state.done)
+        self._summary.update(text, layout=False)
+        self._progress.update(total=max(1, state.total), progress=state.done)

@@ -111,7 +111,7 @@ class TaskTable(ScrollView, can_focus=True):
     # -- changes ----------------------------------------------------------------------------------------------
     def load(self, rows: Iterable[TaskRow]) -> None:
         """Replace everything (start-up): every row is rendered anew."""
-        self.view.rows_by_id = {row.task_id: row for row in rows}
+        self.view.load(rows)
         self._lines.clear()
         self.rebuild()
 
