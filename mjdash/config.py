@@ -20,6 +20,7 @@ Config file (TOML), by default ``<user config dir>/mjdash/config.toml``::
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import tomllib
@@ -27,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import platformdirs
 
@@ -113,21 +115,54 @@ def _coerce(name: str, value: Any, kind: type, where: str) -> Any:
         return float(value)
     if isinstance(value, kind) and not isinstance(value, bool):
         return value
-    raise ConfigError(f"{where}: {name} must be {'a number' if kind in (int, float) else 'a string'}")
+    wanted = {int: "a whole number", float: "a number"}.get(kind, "a string")
+    raise ConfigError(f"{where}: {name} must be {wanted}, not {value!r}")
 
 
-def _positive(name: str, value: float, where: str) -> None:
-    if not value > 0:
-        raise ConfigError(f"{where}: {name} must be greater than 0")
+POSITIVE = ("timeout", "rate", "retry_seconds", "min_interval", "stuck_factor", "expiry_days")
+AT_LEAST_ONE = ("retry_attempts", "concurrency", "image_max_mb", "cache_max_mb")
+FLAG_NAMES = {
+    "timeout": "--timeout",
+    "retry_attempts": "--retries",
+    "rate": "--rate",
+    "concurrency": "--concurrency",
+}
 
 
-def read_config_file(path: Path) -> tuple[dict[str, Any], list[str]]:
-    """The file's settings and warnings; a missing file is empty. Raises ConfigError for a bad file."""
+def check_value(name: str, value: Any, where: str) -> None:
+    """A setting's range: one line naming where the bad value came from (a flag, the config file)."""
+    if name in POSITIVE and not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        raise ConfigError(f"{where} must be a number greater than 0, not {value!r}")
+    if name in AT_LEAST_ONE and not (isinstance(value, int) and value >= 1):
+        raise ConfigError(f"{where} must be a whole number of at least 1, not {value!r}")
+
+
+def check_base_url(url: str, where: str) -> str:
+    """An http(s) URL with a host and a valid port, or a one-line ConfigError."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port out of range or not a number
+    except ValueError as exc:
+        raise ConfigError(f"{where}: base URL {url!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https"):
+        raise ConfigError(f"{where}: base URL {url!r} must start with http:// or https://")
+    if not parts.hostname:
+        raise ConfigError(f"{where}: base URL {url!r} has no host")
+    if port == 0:
+        raise ConfigError(f"{where}: base URL {url!r} has port 0 — use a port from 1 to 65535")
+    return url
+
+
+def read_config_file(path: Path, *, named_by: str | None = None) -> tuple[dict[str, Any], list[str]]:
+    """The file's settings and warnings; a missing file is empty unless it was asked for by name. Raises
+    ConfigError for a bad file."""
     warnings: list[str] = []
     try:
         raw = path.read_bytes()
         mode = path.stat().st_mode
     except FileNotFoundError:
+        if named_by:
+            raise ConfigError(f"config file {path} does not exist — check the path given to {named_by}") from None
         return {}, warnings
     except IsADirectoryError:
         raise ConfigError(f"config file {path} is a directory — point --config at a TOML file") from None
@@ -144,6 +179,7 @@ def read_config_file(path: Path) -> tuple[dict[str, Any], list[str]]:
             warnings.append(f"config file {path}: unknown setting {name!r} ignored")
             continue
         values[name] = _coerce(name, value, kind, f"config file {path}")
+        check_value(name, values[name], f"config file {path}: {name}")
     if "api_key" in values and mode & (stat.S_IRWXG | stat.S_IRWXO):
         warnings.append(f"config file {path} holds the API key and is readable by others — run: chmod 600 {path}")
     return values, warnings
@@ -159,12 +195,14 @@ def load_settings(
 ) -> Settings:
     """Build Settings from defaults, the config file, the environment and flags (highest wins)."""
     env = os.environ if env is None else env
-    path = Path(config_path or env.get("MJDASH_CONFIG") or default_config_path()).expanduser()
-    values, warnings = read_config_file(path)
+    named = config_path or env.get("MJDASH_CONFIG")
+    path = Path(named or default_config_path()).expanduser()
+    values, warnings = read_config_file(
+        path, named_by="--config" if config_path else "MJDASH_CONFIG" if named else None
+    )
     settings = Settings(config_path=path, warnings=tuple(warnings))
-    where = f"config file {path}"
     if "api_key" in values:
-        settings = replace(settings, api_key=Secret(values["api_key"].strip()))
+        settings = replace(settings, api_key=_key(values["api_key"], f"config file {path}"))
     file_overrides: dict[str, Any] = {
         k: values[k]
         for k in (
@@ -182,25 +220,36 @@ def load_settings(
         )
         if k in values
     }
+    if "base_url" in values:
+        check_base_url(values["base_url"], f"config file {path}")
     if "db" in values:
         file_overrides["db_path"] = Path(values["db"]).expanduser()
     if "cache_dir" in values:
         file_overrides["cache_dir"] = Path(values["cache_dir"]).expanduser()
     settings = replace(settings, **file_overrides)
     if env.get("KIE_API_KEY", "").strip():
-        settings = replace(settings, api_key=Secret(env["KIE_API_KEY"].strip()))
+        settings = replace(settings, api_key=_key(env["KIE_API_KEY"], "KIE_API_KEY"))
     if env.get("MJDASH_BASE_URL"):
-        settings = replace(settings, base_url=env["MJDASH_BASE_URL"])
+        settings = replace(settings, base_url=check_base_url(env["MJDASH_BASE_URL"], "MJDASH_BASE_URL"))
     if env.get("MJDASH_DB"):
         settings = replace(settings, db_path=Path(env["MJDASH_DB"]).expanduser())
     if env.get("MJDASH_CACHE_DIR"):
         settings = replace(settings, cache_dir=Path(env["MJDASH_CACHE_DIR"]).expanduser())
-    settings = settings.with_overrides(base_url=base_url, db_path=Path(db).expanduser() if db else None, **flags)
-    for name in ("timeout", "rate", "retry_seconds", "min_interval", "stuck_factor"):
-        _positive(name, getattr(settings, name), where)
-    for name in ("retry_attempts", "concurrency"):
-        if getattr(settings, name) < 1:
-            raise ConfigError(f"{name} must be at least 1")
-    if not settings.base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"base URL {settings.base_url!r} must start with http:// or https://")
-    return settings
+    if base_url is not None:
+        check_base_url(base_url, "--base-url")
+    for name, value in flags.items():
+        if value is not None:
+            check_value(name, value, FLAG_NAMES.get(name, f"--{name.replace('_', '-')}"))
+    return settings.with_overrides(base_url=base_url, db_path=Path(db).expanduser() if db else None, **flags)
+
+
+def _key(text: str, where: str) -> Secret:
+    """The API key, trimmed; refused (without showing any of it) when whitespace or control characters are
+    inside it — a pasted line break would otherwise become a header the HTTP library rejects, key and all."""
+    key = text.strip()
+    if any(c.isspace() or not c.isprintable() for c in key):
+        raise ConfigError(
+            f"the API key in {where} has spaces, line breaks or control characters inside it — set it again, "
+            "on one line"
+        )
+    return Secret(key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
 import sys
 import time
@@ -58,7 +59,7 @@ class Progress:
             if self.tty:
                 self._bar(event)
             elif event.requests and self._rate_moved(event):
-                self._line(f"engine: rate {event.describe_rate()}")
+                self._line(safe(f"engine: rate {event.describe_rate()}"))
 
     def _rate_moved(self, event: RoundFinished) -> bool:
         """Whether the effective rate moved by a tenth since it was last printed (pipes get a line then)."""
@@ -82,7 +83,7 @@ class Progress:
         eta = f" eta {duration(event.eta)}" if event.eta else ""
         note = f" — {self.note}" if self.note else ""
         bar = f"[{'#' * filled}{'.' * (BAR - filled)}] {event.done}/{event.total}"
-        self.out.write(f"\r\x1b[2K{bar} {parts}{stuck}{eta} {event.describe_rate()}{note}")
+        self.out.write("\r\x1b[2K" + safe(f"{bar} {parts}{stuck}{eta} {event.describe_rate()}{note}"))
         self.out.flush()
 
 
@@ -132,8 +133,8 @@ def run(
     concurrency: int | None,
     out: TextIO = sys.stdout,
 ) -> int:
-    if timeout is not None and timeout <= 0:
-        raise UsageError("--timeout must be greater than 0")
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise UsageError(f"--timeout must be a number of seconds greater than 0, not {timeout!r}")
     task_ids = valid_ids(raw_ids) if raw_ids else []
     if not task_ids and batch is None:
         raise UsageError("give task IDs or --batch NAME")

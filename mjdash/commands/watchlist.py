@@ -148,6 +148,7 @@ def row_json(row: TaskRow, task: Task, expiry_days: float = 14.0) -> dict[str, A
     data["last_error"] = row.last_error
     data["expires_at"] = iso(to_datetime(expires_at(row, expiry_days)))
     data["saved"] = row.saved_at is not None
+    data["stuck"] = row.stuck_since is not None and row.status is Status.GENERATING
     return data
 
 
@@ -233,6 +234,7 @@ CSV_FIELDS = [
     "last_error",
     "expires_at",
     "saved",
+    "stuck",
     "params",
 ]
 
@@ -264,7 +266,8 @@ def export(settings: Settings, fmt: str, out_path: str | None, batch: str | None
     with open_store(settings) as store:
         records = _records(store, batch, statuses)
         if out_path in (None, "-"):
-            _export_to(sys.stdout, fmt, records, settings.expiry_days)
+            # A terminal is shown control characters visibly; files and pipes get the data as it is.
+            _export_to(sys.stdout, fmt, records, settings.expiry_days, visible=sys.stdout.isatty())
             return EXIT_OK
         assert out_path is not None
         path = Path(out_path)
@@ -277,15 +280,21 @@ def export(settings: Settings, fmt: str, out_path: str | None, batch: str | None
     return EXIT_OK
 
 
-def _export_to(out: IO[str], fmt: str, records: Iterable[tuple[TaskRow, Task]], expiry_days: float) -> int:
-    """Write every record as JSON or CSV, one at a time; returns how many."""
+def _export_to(
+    out: IO[str], fmt: str, records: Iterable[tuple[TaskRow, Task]], expiry_days: float, *, visible: bool = False
+) -> int:
+    """Write every record as JSON or CSV, one at a time; returns how many. JSON escapes control characters
+    itself; CSV cells get them made visible when ``visible`` (a terminal)."""
     counted = _Counted(records)
     if fmt == "json":
         write_json_array(out, (row_json(r, t, expiry_days) for r, t in counted))
     else:
         writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(_csv_rows(counted, expiry_days))
+        rows = _csv_rows(counted, expiry_days)
+        writer.writerows(
+            ({k: safe(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows) if visible else rows
+        )
     return counted.count
 
 

@@ -114,6 +114,8 @@ class KieClient:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._key = api_key if isinstance(api_key, Secret) else Secret(api_key)
+        if any(c.isspace() or not c.isprintable() for c in self._key.reveal()):
+            raise ValueError("the API key has spaces, line breaks or control characters inside it — set it again")
         base = httpx.URL(base_url.rstrip("/") + "/")
         if base.scheme not in ("http", "https") or not base.host:
             raise ValueError(f"the base URL must be an http(s) URL with a host, not {base_url!r}")
@@ -144,6 +146,16 @@ class KieClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    def _describe(self, exc: httpx.HTTPError) -> str:
+        """A failed request in a few words. A protocol error's text can quote the request's headers (the
+        Authorization header among them), so only its kind is kept; the key is scrubbed from any other text."""
+        name = type(exc).__name__
+        if isinstance(exc, httpx.ProtocolError) or not isinstance(exc, httpx.TransportError):
+            return name
+        key = self._key.reveal()
+        text = str(exc).replace(key, "***") if key else str(exc)
+        return one_line(f"{name}: {text}", 80)
+
     @property
     def blocked_for(self) -> float:
         """Seconds left of a Retry-After that blocks this key (0 when none)."""
@@ -163,7 +175,7 @@ class KieClient:
         except httpx.TimeoutException:
             return Fetch(task_id, Outcome.TIMEOUT)
         except httpx.HTTPError as exc:
-            return Fetch(task_id, Outcome.NETWORK, excerpt=one_line(type(exc).__name__ + ": " + str(exc), 80))
+            return Fetch(task_id, Outcome.NETWORK, excerpt=self._describe(exc))
         fetch = interpret(task_id, response)
         if fetch.retry_after is not None and fetch.outcome in (Outcome.RATE_LIMITED, Outcome.MAINTENANCE):
             self.block(fetch.retry_after)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from mjdash.core.model import Status
 from mjdash.core.outcomes import Fetch
 from mjdash.core.rows import Change
+from mjdash.core.text import safe
 
 
 class Mode(enum.StrEnum):
@@ -37,12 +38,13 @@ class EngineState:
     message: str | None = None
 
     def describe(self, now: float) -> str:
+        """One line for a header or progress bar; the API's message in it is made safe to print."""
         if self.mode is Mode.RATE_LIMITED and self.resume_at is not None:
             return f"rate limited — resuming in {max(0, round(self.resume_at - now))} s"
         if self.mode is Mode.OFFLINE:
             return f"offline for {max(0, round(now - self.since))} s — retrying"
         if self.mode is Mode.BLOCKED:
-            return f"paused: {self.message}" if self.message else "paused"
+            return f"paused: {safe(self.message)}" if self.message else "paused"
         return self.mode.value
 
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Iterable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Protocol
 
 from mjdash.core.clock import Clock, SystemClock
 from mjdash.core.events import (
@@ -73,6 +73,9 @@ class Fetcher(Protocol):
     async def fetch_once(self, task_id: str) -> Fetch: ...
 
 
+Offload = Callable[..., Awaitable[Any]]
+
+
 _FATAL_FOR_KEY = frozenset({Outcome.UNAUTHORIZED, Outcome.NO_CREDITS, Outcome.FEATURE_DISABLED})
 _THROTTLE = frozenset({Outcome.RATE_LIMITED, Outcome.MAINTENANCE})
 _NETWORK = frozenset({Outcome.NETWORK, Outcome.TIMEOUT, Outcome.SERVER_ERROR, Outcome.BAD_BODY})
@@ -94,6 +97,7 @@ class Poller:
         stop_on: Iterable[Outcome] = (),
         margin: float = 0.02,
         seed: int | None = None,
+        offload: Offload = asyncio.to_thread,
     ) -> None:
         self.client = client
         self.store = store
@@ -106,6 +110,7 @@ class Poller:
         self.scope = sorted(set(scope)) if scope is not None else None
         self.tick = tick
         self.stop_on = frozenset(stop_on)
+        self.offload = offload  # runs the store's I/O off the event loop (tests on a virtual clock run it inline)
         self.requests = 0
         self.fatal: Fetch | None = None
         self._rng = random.Random(seed)
@@ -181,11 +186,11 @@ class Poller:
         since the last mark (another process may add, remove or learn about tasks)."""
         self._reload_now = False
         if self._mark is None:
-            await asyncio.to_thread(self._load_all)  # tens of thousands of rows: off the event loop
+            await self.offload(self._load_all)  # tens of thousands of rows: off the event loop
         else:
-            feed = await asyncio.to_thread(self.store.changes_since, self._mark, ids=self.scope)
+            feed = await self.offload(self.store.changes_since, self._mark, ids=self.scope)
             if feed.full:
-                await asyncio.to_thread(self._load_all)
+                await self.offload(self._load_all)
             else:
                 self.watched.apply(feed)
                 self._mark = feed.mark
@@ -373,7 +378,7 @@ class Poller:
             writes, self._pending_writes = self._pending_writes, []
             stuck, self._stuck_writes = self._stuck_writes, {}
             try:
-                changes = await asyncio.to_thread(
+                changes = await self.offload(
                     self.store.record, [f for f, _ in writes], polled_at={f.task_id: t for f, t in writes}, stuck=stuck
                 )
             except BaseException:

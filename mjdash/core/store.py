@@ -26,10 +26,10 @@ from mjdash.core.rows import (
     TaskRow,
     status_of,
     task_from,
-    timestamp,
     to_datetime,
 )
 from mjdash.core.schema import BUSY_TIMEOUT_MS, StoreError, check_existing, explain_sqlite, migrate
+from mjdash.core.store_sql import bump, create_private, decoded, filters, write_fetch
 
 __all__ = ["AddResult", "Change", "Feed", "Store", "StoreError", "TaskRow", "task_from", "to_datetime"]
 
@@ -47,6 +47,7 @@ class Store:
         check_existing(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            create_private(self.path)
             self._db = sqlite3.connect(
                 self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
             )
@@ -124,7 +125,7 @@ class Store:
 
     def _insert(self, db: sqlite3.Connection, task_ids: list[str], batch: str | None, note: str | None) -> int:
         """Insert new IDs (known ones are left as they are); returns how many were new."""
-        now, rev = self.clock(), _bump(db)
+        now, rev = self.clock(), bump(db)
         before = db.total_changes
         db.executemany(
             "INSERT OR IGNORE INTO tasks (task_id, batch, note, added_at, next_due, rev) VALUES (?,?,?,?,?,?)",
@@ -138,7 +139,7 @@ class Store:
             return self._delete(db, "task_id IN (SELECT value FROM json_each(?))", [json.dumps(ids)])
 
     def remove_where(self, *, batch: str | None = None, finished: bool = False) -> int:
-        clauses, args = self._filters(batch=batch, statuses=FINAL_STATES if finished else None)
+        clauses, args = filters(batch=batch, statuses=FINAL_STATES if finished else None)
         if not clauses:
             raise ValueError("remove_where needs a filter")
         with self._write() as db:
@@ -146,7 +147,7 @@ class Store:
 
     def _delete(self, db: sqlite3.Connection, where: str, args: Sequence[Any]) -> int:
         """Delete tasks and their events, leaving a tombstone for readers of the change feed."""
-        now, rev = self.clock(), _bump(db)
+        now, rev = self.clock(), bump(db)
         db.execute(
             f"INSERT INTO removed (rev, task_id, at) SELECT ?, task_id, ? FROM tasks WHERE {where}", [rev, now, *args]
         )
@@ -158,27 +159,6 @@ class Store:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('forgotten', ?)", (forgotten,))
         return int(removed)
 
-    @staticmethod
-    def _filters(
-        *,
-        batch: str | None = None,
-        statuses: Iterable[Status] | None = None,
-        ids: Sequence[str] | None = None,
-    ) -> tuple[list[str], list[Any]]:
-        clauses: list[str] = []
-        args: list[Any] = []
-        if batch is not None:
-            clauses.append("batch = ?")
-            args.append(batch)
-        if statuses is not None:
-            wanted = sorted(s.value for s in statuses)
-            clauses.append(f"status IN ({', '.join('?' * len(wanted))})")
-            args.extend(wanted)
-        if ids is not None:  # one parameter however many IDs (SQLite caps the number of parameters)
-            clauses.append("task_id IN (SELECT value FROM json_each(?))")
-            args.append(json.dumps(list(ids)))
-        return clauses, args
-
     def rows(
         self,
         *,
@@ -187,7 +167,7 @@ class Store:
         ids: Sequence[str] | None = None,
     ) -> list[TaskRow]:
         """Watched tasks in the order they were added."""
-        clauses, args = self._filters(batch=batch, statuses=statuses, ids=ids)
+        clauses, args = filters(batch=batch, statuses=statuses, ids=ids)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT {ROW_COLUMNS} FROM tasks {where} ORDER BY added_at, rowid"
         return [TaskRow.from_sql(r) for r in self._query(sql, args)]
@@ -204,7 +184,7 @@ class Store:
     ) -> Iterator[tuple[TaskRow, Any]]:
         """Rows with their last record (decoded JSON, or None), streamed, for exports."""
         for values in self._stream(f"{ROW_COLUMNS}, raw", batch=batch, statuses=statuses, ids=ids):
-            yield TaskRow.from_sql(values[:-1]), _decoded(values[-1])
+            yield TaskRow.from_sql(values[:-1]), decoded(values[-1])
 
     def _stream(
         self,
@@ -216,7 +196,7 @@ class Store:
     ) -> Iterator[tuple[Any, ...]]:
         """Rows in the order added, read a thousand at a time by keyset pagination on the added_at index: no
         lock or read transaction is held between chunks, and memory stays flat."""
-        clauses, args = self._filters(batch=batch, statuses=statuses, ids=ids)
+        clauses, args = filters(batch=batch, statuses=statuses, ids=ids)
         where = " AND ".join(clauses) or "1"
         after: tuple[float, int] = (float("-inf"), -1)
         while True:
@@ -249,7 +229,7 @@ class Store:
                 forgotten = db.execute("SELECT value FROM meta WHERE key = 'forgotten'").fetchone()
                 if forgotten is not None and int(forgotten[0]) > mark:
                     return Feed(now_mark, full=True)
-                clauses, args = self._filters(ids=ids)
+                clauses, args = filters(ids=ids)
                 extra = "".join(f" AND {c}" for c in clauses)
                 rows = [
                     TaskRow.from_sql(r)
@@ -275,7 +255,7 @@ class Store:
     def raw(self, task_id: str) -> Any:
         """The last record-info ``data`` as received (decoded), or None."""
         found = self._query("SELECT raw FROM tasks WHERE task_id = ?", (task_id,))
-        return _decoded(found[0][0]) if found else None
+        return decoded(found[0][0]) if found else None
 
     def task(self, task_id: str) -> Task | None:
         """The full Task from the last record (params included), or one from the stored columns."""
@@ -311,14 +291,14 @@ class Store:
         when = polled_at or {}
         changes: list[Change] = []
         with self._write() as db:
-            rev = _bump(db)
+            rev = bump(db)
             for fetch in fetches:
                 found = db.execute("SELECT status FROM tasks WHERE task_id = ?", (fetch.task_id,)).fetchone()
                 if found is None:
                     continue
                 old = status_of(found[0])
                 at = when.get(fetch.task_id, now)
-                new = self._write_fetch(db, fetch, at, rev, old)
+                new = write_fetch(db, fetch, at, rev, old)
                 if new is not old:
                     detail = fetch.task.error_message if fetch.task else fetch.message
                     db.execute(
@@ -335,56 +315,9 @@ class Store:
                 )
         return changes
 
-    @staticmethod
-    def _write_fetch(db: sqlite3.Connection, fetch: Fetch, now: float, rev: int, old: Status) -> Status:
-        task = fetch.task
-        if fetch.ok and task is not None:
-            db.execute(
-                """UPDATE tasks SET status = ?, task_type = ?, prompt = ?, aspect = ?, speed = ?, version = ?,
-                   created_at = ?, completed_at = ?, n_results = ?, error_code = ?, error_message = ?,
-                   api_code = ?, raw = ?, last_polled = ?, last_ok = ?, rev = ?,
-                   consecutive_errors = 0, error_since = NULL, last_error = NULL,
-                   final_seen_at = CASE WHEN ? THEN coalesce(final_seen_at, ?) ELSE NULL END,
-                   stuck_since = CASE WHEN ? THEN NULL ELSE stuck_since END
-                   WHERE task_id = ?""",
-                (
-                    task.status.value,
-                    task.task_type,
-                    task.prompt,
-                    task.param("aspectRatio"),
-                    task.param("speed"),
-                    task.param("version"),
-                    timestamp(task.created_at),
-                    timestamp(task.completed_at),
-                    len(task.result_urls),
-                    task.error_code,
-                    task.error_message,
-                    fetch.api_code,
-                    json.dumps(fetch.raw, ensure_ascii=False),
-                    now,
-                    now,
-                    rev,
-                    task.status.is_final,
-                    now,
-                    task.status.is_final,
-                    fetch.task_id,
-                ),
-            )
-            return task.status
-        new = Status.NOT_FOUND if fetch.status is Status.NOT_FOUND else old
-        if new is Status.UNKNOWN:
-            new = Status.ERROR
-        db.execute(
-            """UPDATE tasks SET status = ?, api_code = ?, last_polled = ?, rev = ?,
-               consecutive_errors = consecutive_errors + 1, error_since = coalesce(error_since, ?),
-               last_error = ? WHERE task_id = ?""",
-            (new.value, fetch.api_code or fetch.http_status, now, rev, now, fetch.message, fetch.task_id),
-        )
-        return new
-
     def mark_saved(self, task_id: str, when: float | None = None) -> None:
         with self._write() as db:
-            rev = _bump(db)
+            rev = bump(db)
             db.execute("UPDATE tasks SET saved_at = ?, rev = ? WHERE task_id = ?", (when or self.clock(), rev, task_id))
 
     def finished_durations(self, limit: int = 2000) -> list[tuple[str | None, str | None, float]]:
@@ -413,18 +346,3 @@ class Store:
                 (path, inode, offset, now),
             )
         return AddResult(added=added, present=len(task_ids) - added)
-
-
-def _bump(db: sqlite3.Connection) -> int:
-    """The next position of the change feed, for the rows this transaction writes."""
-    db.execute("UPDATE meta SET value = value + 1 WHERE key = 'rev'")
-    return int(db.execute("SELECT value FROM meta WHERE key = 'rev'").fetchone()[0])
-
-
-def _decoded(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None

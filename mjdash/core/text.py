@@ -1,8 +1,11 @@
 """Text from the network is data: make it safe to print to a terminal.
 
 Control characters (C0 except tab/newline where allowed, DEL, C1) are made visible as ``\\xNN`` escapes, so a
-prompt can never move the cursor, set the title, write the clipboard (OSC 52) or ring the bell. Rich markup is
-not a concern here (plain ``print``); the UI wraps API text in ``rich.text.Text``.
+prompt can never move the cursor, set the title, write the clipboard (OSC 52) or ring the bell. Bidirectional
+overrides and isolates (U+202A–U+202E, U+2066–U+2069), which reorder what a reader sees without being seen, are
+shown as ``\\u202e`` and the like. Rich markup is not a concern here (plain ``print``); the UI wraps API text in
+``rich.text.Text``. Every path that shows API text — CLI output, progress bars, banners, toasts, the table —
+goes through :func:`safe`.
 """
 
 from __future__ import annotations
@@ -12,14 +15,22 @@ import re
 from collections.abc import Iterable
 from typing import IO, Any
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_CONTROL_ALL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_C1_AND_DEL = re.compile(r"[\x7f-\x9f]")
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
+_CONTROL_ALL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
+_C1_AND_DEL = re.compile(f"[\x7f-\x9f{_BIDI}]")  # what JSON leaves as is and a terminal would act on
 _HAS_C1_OR_DEL = _C1_AND_DEL.search
 
 
 def _visible(match: re.Match[str]) -> str:
-    return f"\\x{ord(match.group()):02x}"
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def plain(text: str) -> str:
+    """``text`` without control or bidi characters at all (newlines and tabs kept): for the clipboard, where a
+    visible escape would change what the user pastes and a raw one could act on the terminal they paste into."""
+    return _CONTROL.sub("", text)
 
 
 def safe(text: str, *, newlines: bool = False) -> str:
@@ -39,7 +50,7 @@ def write_json_array(out: IO[str], items: Iterable[Any]) -> None:
     first = True
     for item in items:
         line = json.dumps(item, ensure_ascii=False)
-        if _HAS_C1_OR_DEL(line):
+        if (not line.isascii() or "\x7f" in line) and _HAS_C1_OR_DEL(line):  # the checks in C first: most is ASCII
             line = _C1_AND_DEL.sub(_escaped, line)
         out.write(("[\n" if first else ",\n") + line)
         first = False

@@ -43,6 +43,7 @@ class Fault:
     kind: str
     count: int = 1
     arg: float = 0.0
+    message: str | None = None
 
 
 @dataclass
@@ -176,11 +177,12 @@ class Simulator:
         """Add a demo batch in every state and return its IDs."""
         return self.add_tasks(demo_batch(self.rng, self.now(), count, self.failure_rate))
 
-    def inject(self, kind: str, count: int = 1, arg: float = 0.0) -> None:
+    def inject(self, kind: str, count: int = 1, arg: float = 0.0, message: str | None = None) -> None:
+        """``message`` replaces the answer's ``msg`` (for ``code`` and ``429``): hostile text, for instance."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; choose from {', '.join(FAULT_KINDS)}")
         with self._lock:
-            self.faults.append(Fault(kind, count, arg))
+            self.faults.append(Fault(kind, count, arg, message))
 
     def _next_fault(self) -> Fault | None:
         with self._lock:
@@ -265,7 +267,7 @@ def _fault_answer(fault: Fault) -> tuple[int, dict[str, str], bytes] | None:
     if kind == "429":
         return _json(
             429,
-            {"code": 429, "msg": "Too many requests", "data": None},
+            {"code": 429, "msg": fault.message or "Too many requests", "data": None},
             {"Retry-After": str(int(fault.arg or 1))},
         )
     if kind == "html":
@@ -276,7 +278,8 @@ def _fault_answer(fault: Fault) -> tuple[int, dict[str, str], bytes] | None:
     if kind == "wrongshape":
         return _json(200, ["unexpected", "shape"])
     if kind == "code":
-        return _json(200, {"code": int(fault.arg), "msg": f"simulated code {int(fault.arg)}", "data": None})
+        msg = fault.message or f"simulated code {int(fault.arg)}"
+        return _json(200, {"code": int(fault.arg), "msg": msg, "data": None})
     if kind == "slow":
         time.sleep(fault.arg or 5.0)
         return None

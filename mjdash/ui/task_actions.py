@@ -19,6 +19,7 @@ from textual.app import App
 
 from mjdash.core.download import download_tasks
 from mjdash.core.model import Task
+from mjdash.core.text import plain
 from mjdash.ui.screens.dialogs import FolderDialog
 
 R = TypeVar("R")
@@ -56,7 +57,7 @@ class TaskActions(App[str]):
         task = await self._selected_task()
         if task is None:
             return
-        value = {"id": task.task_id, "prompt": task.prompt or "", "url": (task.result_urls or ("",))[0]}[what]
+        value = plain({"id": task.task_id, "prompt": task.prompt or "", "url": (task.result_urls or ("",))[0]}[what])
         if not value:
             self.notify(f"This task has no {what}.", severity="warning")
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from mjdash.sim.server import Simulator
 from tests.conftest import SIM_KEY, run_cli
@@ -109,3 +110,20 @@ def test_status_imports_only_what_it_needs(sim: Simulator) -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**_env(sim)}, timeout=30)
     assert "LOADED []" in r.stdout, r.stdout + r.stderr
+
+
+def test_bad_settings_end_with_one_line_and_exit_2(sim: Simulator, tmp_path: Path) -> None:
+    task_id = sim.add_task(age=100, duration=40).task_id
+    cases = [
+        (["status", "--base-url", "http://127.0.0.1:99999", task_id], {}, "--base-url"),
+        (["status", "--base-url", "http://[::1", task_id], {}, "not a valid URL"),
+        (["wait", "--timeout", "nan", task_id], {}, "--timeout must be"),
+        (["wait", "--rate", "0", task_id], {}, "--rate must be"),
+        (["status", "--config", str(tmp_path / "nope.toml"), task_id], {}, "does not exist"),
+        (["status", task_id], {"KIE_API_KEY": "sk-SECRETPART\r\nX-Evil: 1"}, "line breaks"),
+    ]
+    for args, extra, message in cases:
+        r = run_cli(*args, env={**_env(sim), **extra})
+        assert r.returncode == 2, (args, r.stderr)
+        assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert "Traceback" not in r.stderr and "SECRETPART" not in r.stderr + r.stdout

@@ -8,8 +8,9 @@ import contextlib
 import itertools
 import random
 import statistics
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,15 @@ def opened(tmp_path: Path, name: str = "w") -> Iterator[tuple[LoopClock, Store]]
     clock = LoopClock()
     with Store(tmp_path / f"{name}.db", clock=clock.now) as store:
         yield clock, store
+
+
+async def inline(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """The store's I/O run on the loop itself: with no threads the virtual timeline is the same on any machine."""
+    return fn(*args, **kwargs)
+
+
+def make_engine(api: FakeApi, store: Store, clock: LoopClock, **kwargs: Any) -> Poller:
+    return Poller(api, store, clock=clock, offload=inline, **kwargs)
 
 
 async def run_for(poller: Poller, seconds: float, *, until_done: bool = False) -> None:
@@ -71,7 +81,7 @@ async def test_two_tasks_are_looked_at_every_min_interval(tmp_path: Path) -> Non
     with opened(tmp_path) as (clock, store):
         api = FakeApi(clock, latency=0.05)
         ids = batch(api, store, [7.0, 11.0], speed="relaxed")  # the prior says 300 s: it is wrong by far
-        await run_for(Poller(api, store, clock=clock, rate=2), 60, until_done=True)
+        await run_for(make_engine(api, store, clock, rate=2), 60, until_done=True)
     for task_id in ids:
         looks = [t for t, tid in api.calls if tid == task_id]
         assert all(b - a <= 3.2 for a, b in itertools.pairwise(looks))
@@ -88,7 +98,7 @@ async def test_forty_short_tasks_at_eight_per_second_beat_a_naive_loop(tmp_path:
         with opened(tmp_path, name) as (clock, store):
             api = FakeApi(clock, latency=0.05)
             batch(api, store, durations)
-            await run_for(Poller(api, store, clock=clock, rate=8, policy=policy), 120, until_done=True)
+            await run_for(make_engine(api, store, clock, rate=8, policy=policy), 120, until_done=True)
         results[name] = api.delays()
         assert len(results[name]) == 40
     assert p95(results["adaptive"]) <= p95(results["naive"]) + 0.3
@@ -100,7 +110,7 @@ async def test_budget_is_never_idle_while_a_floor_has_passed(tmp_path: Path) -> 
     with opened(tmp_path) as (clock, store):
         api = FakeApi(clock, latency=0.05)
         ids = batch(api, store, [10_000.0] * 20, speed="relaxed")
-        await run_for(Poller(api, store, clock=clock, rate=4), 60)
+        await run_for(make_engine(api, store, clock, rate=4), 60)
     per_task = [sum(tid == t for _, tid in api.calls) for t in ids]
     assert min(per_task) >= 60 / 5 - 2  # N/R = 5 s
     assert len(api.calls) >= 4 * 60 * 0.9
@@ -129,7 +139,7 @@ async def test_a_batch_far_faster_than_the_prior_is_tracked_as_such(tmp_path: Pa
         ids = [f"t{i:03d}" for i in range(120)]
         for i, task_id in enumerate(ids):
             api.tasks[task_id] = FakeTask(now + i, 8.0 + (i % 5) * 0.5)
-        engine = Poller(api, store, clock=clock, rate=1)
+        engine = make_engine(api, store, clock, rate=1)
 
         async def submit() -> None:
             for task_id in ids:
@@ -150,7 +160,7 @@ async def test_never_more_than_rate_requests_in_any_second(tmp_path: Path, rate:
     with opened(tmp_path) as (clock, store):
         api = FakeApi(clock, latency=0.05)
         batch(api, store, [10_000.0] * 100)
-        engine = Poller(api, store, clock=clock, rate=rate, concurrency=8)
+        engine = make_engine(api, store, clock, rate=rate, concurrency=8)
         await run_for(engine, 20)  # at start: no burst
         engine.pause()
         await run_for(engine, 30)  # paused, then an idle spell
@@ -195,7 +205,7 @@ async def test_against_a_server_limited_below_the_rate(tmp_path: Path) -> None:
         api = FakeApi(clock, latency=0.05, limit=4)
         batch(api, store, [100_000.0] * 200)
         events: list[object] = []
-        engine = Poller(api, store, clock=clock, rate=10, concurrency=8, on_event=events.append)
+        engine = make_engine(api, store, clock, rate=10, concurrency=8, on_event=events.append)
         await run_for(engine, 600)
         later = [t for t in api.throttled if t > clock.now() - 540]  # after the first minute
     assert len(later) <= 540 / 30 + 1
@@ -213,7 +223,7 @@ async def test_a_task_far_past_its_kind_is_flagged_stuck_once(tmp_path: Path) ->
         api.tasks = {"slow": FakeTask(now - 170, 10_000), "ok": FakeTask(now, 30)}
         store.add(["slow", "ok"])
         events: list[object] = []
-        engine = Poller(api, store, clock=clock, rate=2, on_event=events.append)
+        engine = make_engine(api, store, clock, rate=2, on_event=events.append)
         await run_for(engine, 120)
         row = store.row("slow")
     stuck = [e for e in events if isinstance(e, TaskStuck)]
@@ -248,7 +258,7 @@ async def test_choosing_a_task_does_not_scan_the_watchlist(tmp_path: Path) -> No
     with opened(tmp_path) as (clock, store):
         api = FakeApi(clock, latency=0.05)
         batch(api, store, [100_000.0] * 5000)
-        engine = Poller(api, store, clock=clock, rate=20, concurrency=8, policy=CountingPolicy())
+        engine = make_engine(api, store, clock, rate=20, concurrency=8, policy=CountingPolicy())
         run = asyncio.ensure_future(engine.run())
         await asyncio.sleep(1)
         CountingPolicy.ranks, before = 0, len(api.calls)
@@ -274,7 +284,7 @@ async def test_other_processes_changes_arrive_through_the_feed_not_a_full_read(
             return real(**kwargs)  # type: ignore[arg-type]
 
         monkeypatch.setattr(store, "iter_rows", spy)
-        engine = Poller(api, store, clock=clock, rate=5)
+        engine = make_engine(api, store, clock, rate=5)
         run = asyncio.ensure_future(engine.run())
         await asyncio.sleep(5)
         with Store(store.path, clock=clock.now) as other:  # another process's connection
@@ -299,7 +309,7 @@ async def test_ten_thousand_network_failures_keep_probing_within_bounds(tmp_path
         batch(api, store, [1e9])
         down = Fetch("t0000", Outcome.NETWORK, excerpt="ConnectError")
         api.outage = {i: down for i in range(10_100)}
-        engine = Poller(api, store, clock=clock, rate=10, seed=1, tick=600)  # a long tick: a week in ~1,000 ticks
+        engine = make_engine(api, store, clock, rate=10, seed=1, tick=600)  # a long tick: a week in ~1,000 ticks
         await run_for(engine, 168 * 3600)
     times = [t for t, _ in api.calls]
     gaps = [b - a for a, b in itertools.pairwise(times)]
@@ -317,7 +327,7 @@ async def test_first_request_after_an_outage_within_fifteen_seconds(tmp_path: Pa
         down = Fetch("t0000", Outcome.NETWORK, excerpt="ConnectError")
         api.outage = {i: down for i in range(12)}
         events: list[object] = []
-        engine = Poller(api, store, clock=clock, rate=2, seed=3, on_event=events.append)
+        engine = make_engine(api, store, clock, rate=2, seed=3, on_event=events.append)
         await run_for(engine, 300)
     modes = [e.state.mode for e in events if isinstance(e, StateChanged)]
     assert Mode.OFFLINE in modes

@@ -271,3 +271,11 @@ def test_streamed_rows_come_in_order_and_in_chunks(tmp_path: Path, monkeypatch: 
         streamed = [r.task_id for r in store.iter_rows()]
         assert streamed == [r.task_id for r in store.rows()] and len(streamed) == 30
         assert [r.task_id for r, _ in store.rows_with_raw(ids=["t3-1", "t0-0"])] == ["t0-0", "t3-1"]
+
+
+def test_a_new_database_and_its_wal_files_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    with Store(path) as store:
+        store.add(["a"])
+        modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.glob("new.*")}
+    assert modes == {"new.sqlite3": 0o600, "new.sqlite3-wal": 0o600, "new.sqlite3-shm": 0o600}
