@@ -10,7 +10,7 @@ from mjdash.config import ConfigError, Settings
 from mjdash.core import ids
 from mjdash.core.model import Status, Task
 from mjdash.core.outcomes import Fetch
-from mjdash.core.text import safe
+from mjdash.core.text import capped, safe
 from mjdash.core.timefmt import duration, local
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def describe(task: Task, now: datetime | None = None) -> list[str]:
         bits.append(f"running {duration((now - task.created_at).total_seconds())}")
     lines = ["  ".join(safe(b) for b in bits)]
     if task.prompt:
-        lines.append(f"    prompt:   {safe(task.prompt)}")
+        lines.append(f"    prompt:   {safe(capped(task.prompt, 'status --json shows it all'))}")
     if task.created_at:
         times = f"    created:  {local(task.created_at)}"
         if task.completed_at:
@@ -96,6 +96,7 @@ def describe(task: Task, now: datetime | None = None) -> list[str]:
         lines.append(times)
     if task.error_code is not None or task.error_message:
         code = f"{task.error_code} " if task.error_code is not None else ""
-        lines.append(f"    error:    {code}{safe(task.error_message or '')}".rstrip())
+        message = capped(task.error_message or "", "status --json shows it all")
+        lines.append(f"    error:    {code}{safe(message)}".rstrip())
     lines.extend(f"    result:   {safe(url)}" for url in task.result_urls)
     return lines

@@ -52,11 +52,18 @@ def run(
             raise UsageError("no tasks to download")
         cache = ImageCache(settings.cache_dir / "images", settings.cache_max_mb * 1024 * 1024)
 
+        notes: list[str] = []
+
         async def go():  # type: ignore[no-untyped-def]
             async with ImageFetcher(cache, max_bytes=settings.image_max_mb * 1024 * 1024) as fetcher:
-                return await download_tasks(tasks, target, fetcher, store, _progress(out))
+                report = await download_tasks(tasks, target, fetcher, store, _progress(out))
+                if fetcher.cache_problem:
+                    notes.append(fetcher.cache_problem)
+                return report
 
         report = asyncio.run(go())
+    for note in notes:
+        err(f"note: {note}")
     for task_id, reasons in report.failed.items():
         err(f"{task_id}: {'; '.join(reasons)}")
     out.write(

@@ -14,7 +14,7 @@ from mjdash.commands.common import EXIT_OK, STATUS_MARK, OutputError, UsageError
 from mjdash.config import Settings
 from mjdash.core.atomic import atomic_file
 from mjdash.core.expiry import expires_at, is_expiring
-from mjdash.core.ids import extract
+from mjdash.core.ids import add_summary, extract
 from mjdash.core.model import FINAL_STATES, Status, Task, iso
 from mjdash.core.store import AddResult, Store, TaskRow, task_from, to_datetime
 from mjdash.core.text import safe, safe_json, write_json_array
@@ -44,12 +44,8 @@ def parse_statuses(text: str | None) -> set[Status] | None:
     return wanted
 
 
-def _summary(result: AddResult, rejected: list[str]) -> str:
-    text = f"added {result.added}, already present {result.present}, rejected {len(rejected)}"
-    if rejected:
-        shown = ", ".join(repr(r) for r in rejected[:3])
-        text += f" ({shown}{', …' if len(rejected) > 3 else ''})"
-    return safe(text)
+def _summary(result: AddResult, rejected: list[str], escapes: int = 0) -> str:
+    return safe(add_summary(result.added, result.present, rejected, escapes))
 
 
 def _chunks(stream: TextIO, size: int) -> Iterator[str]:
@@ -65,13 +61,14 @@ def _chunks(stream: TextIO, size: int) -> Iterator[str]:
 
 def add(settings: Settings, values: list[str], batch: str | None, note: str | None, stdin: TextIO) -> int:
     if values == ["-"]:
-        total, rejected = AddResult(), []
+        total, rejected, escapes = AddResult(), [], 0
         with open_store(settings) as store:
             for text in _chunks(stdin, STDIN_LINES_PER_CHUNK):  # commit as we read: a kill keeps a prefix
                 found = extract(text)
                 total += store.add(found.ids, batch=batch, note=note)
                 rejected.extend(found.rejected)
-        print(_summary(total, rejected))
+                escapes += found.escapes
+        print(_summary(total, rejected, escapes))
         return EXIT_OK
     if not values:
         raise UsageError("give task IDs, or - to read them from standard input, or --follow FILE")

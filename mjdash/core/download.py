@@ -56,8 +56,7 @@ async def _save_one(fetcher: ImageFetcher, url: str, out_dir: Path, task_id: str
             raise ImageRefused("empty video file")
         suffix = Path(url.split("?")[0]).suffix.lstrip(".").lower() or "mp4"
         return await asyncio.to_thread(_write, out_dir, f"{task_id}_{index}.{suffix}", data)
-    original = await fetcher.original(url)
-    data = await asyncio.to_thread(original.read_bytes)
+    data = await fetcher.original(url)  # from the cache when it has it; never depends on writing it
     image: Image.Image = await asyncio.to_thread(decode, data)
     ext = _FORMAT_EXT.get(image.format or "", (image.format or "bin").lower())
     return await asyncio.to_thread(_write, out_dir, f"{task_id}_{index}.{ext}", data)

@@ -43,6 +43,9 @@ _KEYED = re.compile(r"""\btask[_-]?id["']?\s*[:=]\s*(?:"([^"]*)"|'([^']*)'|([^\s
 _HEX32 = re.compile(r"(?<![A-Za-z0-9_-])[0-9a-fA-F]{32}(?![A-Za-z0-9_-])")
 _LONE = re.compile(r"\s*[\"']?([^\s\"',;]+)[\"']?\s*,?\s*")
 _HEADER_NAMES = {"taskid", "task_id", "task-id", "id"}
+# Terminal escape sequences a coloured log carries (CSI colours, OSC titles/links, two-character escapes): taken
+# out before anything else, so `\x1b[32m<id>\x1b[0m` yields the ID.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 
 
 class Extracted:
@@ -51,6 +54,7 @@ class Extracted:
     def __init__(self) -> None:
         self._ids: dict[str, None] = {}
         self.rejected: list[str] = []
+        self.escapes = 0  # terminal escape sequences taken out of the text before extraction
 
     @property
     def ids(self) -> list[str]:
@@ -61,11 +65,6 @@ class Extracted:
             self._ids.setdefault(token, None)
         elif token:
             self.rejected.append(token if len(token) <= 60 else token[:57] + "...")
-
-    def merge(self, other: Extracted) -> None:
-        for token in other._ids:
-            self._ids.setdefault(token, None)
-        self.rejected.extend(other.rejected)
 
 
 def _csv_column(lines: list[str]) -> int | None:
@@ -83,6 +82,8 @@ def _csv_column(lines: list[str]) -> int | None:
 def extract(text: str) -> Extracted:
     """Task IDs in free text; see the rules above."""
     found = Extracted()
+    if "\x1b" in text:
+        text, found.escapes = _ANSI.subn("", text)
     lines = text.splitlines()
     column = _csv_column(lines)
     if column is not None:
@@ -107,3 +108,14 @@ def extract(text: str) -> Extracted:
         if lone and any(ch.isdigit() for ch in lone.group(1)):
             found.take(lone.group(1))
     return found
+
+
+def add_summary(added: int, present: int, rejected: list[str], escapes: int = 0) -> str:
+    """What an add did, in one line (the CLI and the dashboard say the same)."""
+    text = f"added {added}, already present {present}, rejected {len(rejected)}"
+    if rejected:
+        shown = ", ".join(repr(r) for r in rejected[:3])
+        text += f" ({shown}{', …' if len(rejected) > 3 else ''})"
+    if escapes:
+        text += f"; ignored {escapes} terminal colour/escape code{'s' if escapes != 1 else ''}"
+    return text

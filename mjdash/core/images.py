@@ -14,8 +14,10 @@ Every failure is an :class:`ImageResult` with a short reason; nothing here raise
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,12 +33,18 @@ DEFAULT_MAX_BYTES = 40 * 1024 * 1024
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_CONCURRENCY = 4
 THUMB_SIZE = 256
+MEMORY_THUMBS = 64  # thumbnails kept in memory while the disk cache cannot be written (~12 MB)
 MAX_REDIRECTS = 3
 VIDEO_SUFFIXES = (".mp4", ".webm", ".mov")
 
 
 class ImageRefused(Exception):
-    """A URL or body that will not be shown; the message is the short reason."""
+    """A URL or body that will not be shown; the message is the short reason. ``expired``: the host no longer has
+    it (kie.ai deletes result files after about two weeks)."""
+
+    def __init__(self, reason: str, *, expired: bool = False) -> None:
+        super().__init__(reason)
+        self.expired = expired
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,8 @@ class ImageFetcher:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.cache = cache
+        self.cache_problem: str | None = None  # why the disk cache is not used, once it failed
+        self._memory: OrderedDict[tuple[str, int], Image.Image] = OrderedDict()  # only while the disk cache fails
         self.max_bytes = max_bytes
         self.timeout = timeout
         self._gate = asyncio.Semaphore(concurrency)
@@ -157,7 +167,7 @@ class ImageFetcher:
                         current = target
                         continue
                     if response.status_code in (403, 404, 410):
-                        raise ImageRefused(f"expired or gone (HTTP {response.status_code})")
+                        raise ImageRefused(f"expired or gone (HTTP {response.status_code})", expired=True)
                     if response.status_code != 200:
                         raise ImageRefused(f"HTTP {response.status_code} from the image host")
                     declared = response.headers.get("content-length")
@@ -176,20 +186,36 @@ class ImageFetcher:
                 raise ImageRefused(f"could not fetch ({type(exc).__name__})") from None
         raise ImageRefused("too many redirects")
 
-    async def original(self, url: str) -> Path:
-        """The original, cached on disk (fetched and decode-checked if not cached)."""
+    async def original(self, url: str) -> bytes:
+        """The original's bytes: from the disk cache, else fetched, decode-checked and cached (if it can be)."""
         check_url(url)
-        cached = self.cache.get(self.cache.original_path(url))
-        if cached is not None:
-            return cached
+        path = self.cache.original_path(url)
+        if self.cache.get(path) is not None:
+            with contextlib.suppress(OSError):
+                return await asyncio.to_thread(path.read_bytes)
         try:
             data = await self.fetch_bytes(url)
         except ImageRefused as exc:
-            if str(exc).startswith("expired"):
-                await asyncio.to_thread(self.cache.mark_gone, url)
+            if exc.expired:
+                await self._keep(self.cache.gone_path(url), b"")
             raise
         await asyncio.to_thread(decode, data)
-        return await asyncio.to_thread(self.cache.put, self.cache.original_path(url), data)
+        await self._keep(path, data)
+        return data
+
+    async def _keep(self, path: Path, data: bytes) -> None:
+        """Write to the disk cache; a cache that cannot be written (a file in its place, no permission, a full disk)
+        is noted once in ``cache_problem`` and from then on thumbnails are kept in memory instead."""
+        if self.cache_problem is not None:
+            return
+        try:
+            await asyncio.to_thread(self.cache.put, path, data)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            self.cache_problem = (
+                f"the image cache {self.cache.root} cannot be written ({reason}) — thumbnails are kept in memory "
+                "only; set MJDASH_CACHE_DIR to a writable folder"
+            )
 
     async def thumbnail(self, url: str, size: int = THUMB_SIZE) -> ImageResult:
         """A thumbnail for the dashboard; never raises."""
@@ -199,6 +225,10 @@ class ImageFetcher:
             check_url(url)
         except ImageRefused as exc:
             return ImageResult(url, reason=str(exc))
+        remembered = self._memory.get((url, size))
+        if remembered is not None:
+            self._memory.move_to_end((url, size))
+            return ImageResult(url, thumb=remembered)
         thumb_path = self.cache.thumb_path(url, size)
         if self.cache.get(thumb_path) is not None:
             try:
@@ -209,9 +239,13 @@ class ImageFetcher:
             except ImageRefused:
                 pass  # a damaged cache file: make it again
         try:
-            original = await self.original(url)
-            thumb = await asyncio.to_thread(make_thumbnail, original, size)
+            data = await self.original(url)
+            thumb = await asyncio.to_thread(make_thumbnail, data, size)
         except ImageRefused as exc:
-            return ImageResult(url, reason=str(exc), expired=str(exc).startswith("expired"))
-        await asyncio.to_thread(self.cache.put, thumb_path, _encode_jpeg(thumb))
+            return ImageResult(url, reason=str(exc), expired=exc.expired)
+        await self._keep(thumb_path, _encode_jpeg(thumb))
+        if self.cache_problem is not None:
+            self._memory[(url, size)] = thumb
+            while len(self._memory) > MEMORY_THUMBS:
+                self._memory.popitem(last=False)
         return ImageResult(url, thumb=thumb)

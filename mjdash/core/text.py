@@ -27,6 +27,16 @@ def _visible(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
+SHOWN_CHARS = 4000  # how much of one value a human view lays out: a 1 MB prompt must not freeze the screen
+
+
+def capped(text: str, hint: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how many more there are and how to get them all."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… {len(text) - limit:,} more characters ({hint})"
+
+
 def plain(text: str) -> str:
     """``text`` without control or bidi characters at all (newlines and tabs kept): for the clipboard, where a
     visible escape would change what the user pastes and a raw one could act on the terminal they paste into."""

@@ -24,7 +24,7 @@ from mjdash.config import Settings
 from mjdash.core.clock import Clock
 from mjdash.core.expiry import is_expiring
 from mjdash.core.follow import FileFollower, FollowError
-from mjdash.core.ids import extract
+from mjdash.core.ids import add_summary, extract
 from mjdash.core.images import ImageFetcher
 from mjdash.core.model import Status
 from mjdash.core.poller import Event, Fetcher, Mode, Poller, RoundFinished, StateChanged, TaskChanged
@@ -50,6 +50,8 @@ class MjDashApp(ViewActions, TaskActions):
     CSS_PATH = "app.tcss"
     # Under 120 columns the detail pane goes below the table instead of beside it (see app.tcss).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    # Under 12 rows the banner keeps to one line, so the table stays visible (see app.tcss).
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (12, "-tall")]
     TITLE = "mjdash"
     BINDINGS = [
         Binding("q", "quit", "Quit"),
@@ -119,6 +121,7 @@ class MjDashApp(ViewActions, TaskActions):
         self._thumbs_done: str | None = None  # the task whose thumbnails the detail pane shows in full
         self._troubles: dict[str, str] = {}  # lasting problems for the banner, by source: store, engine, follow
         self._mark = 0  # the database's change feed, read up to here
+        self._cache_noted = False
         self._expiring_at = float("-inf")
         self._expiring_generation = -1
 
@@ -315,9 +318,14 @@ class MjDashApp(ViewActions, TaskActions):
         for index, url in enumerate(task.result_urls[:4]):
             self.detail.set_thumbnail(task_id, index, await self.fetcher.thumbnail(url))
         self._thumbs_done = task_id
+        if self.fetcher.cache_problem and not self._cache_noted:
+            self._cache_noted = True
+            self.notify(safe(self.fetcher.cache_problem), title="Image cache", severity="warning", markup=False)
 
     def action_maximize_detail(self) -> None:
-        self.screen.toggle_class("detail-max")
+        """Zoom the detail pane to the full width (focus goes to it, to scroll), or back (focus to the table)."""
+        zoomed = self.screen.toggle_class("detail-max").has_class("detail-max")
+        (self.detail if zoomed else self.table).focus()
 
     @work(exclusive=True, group="viewer", exit_on_error=False)
     async def action_view_image(self) -> None:
@@ -346,9 +354,7 @@ class MjDashApp(ViewActions, TaskActions):
         self.table.apply(rows)
         if self.poller is not None:
             self.poller.force(found.ids)
-        message = f"added {result.added}, already present {result.present}, rejected {len(found.rejected)}"
-        if found.rejected:
-            message += f" ({', '.join(repr(r) for r in found.rejected[:3])})"
+        message = add_summary(result.added, result.present, found.rejected, found.escapes)
         self.notify(
             safe(message), markup=False, title="Add tasks", severity="warning" if found.rejected else "information"
         )

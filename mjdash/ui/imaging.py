@@ -3,6 +3,9 @@
 textual-image probes the terminal when imported (cell size, Sixel/Kitty support). With stdin not a TTY, or a
 0×0 pty, the probe crashes (measured-facts.md); with ``--images halfcell|none`` it is pointless. In those cases
 the import runs with ``sys.__stdout__`` looking like a non-TTY, so no probe happens.
+
+Inside tmux, ``auto`` does not probe at all: tmux passes no Kitty graphics by default, and the probe's reply
+(``Gi=…``) ends up as the pane's title and stays after mjdash exits. Half-blocks work everywhere.
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ import os
 import sys
 from collections.abc import Iterator
 from typing import Any
-
-MODES = ("auto", "tgp", "sixel", "halfcell", "none")
 
 
 class _NotATerminal(io.TextIOWrapper):
@@ -46,7 +47,8 @@ def load_renderer(mode: str) -> tuple[Any, str]:
     """(image widget class or None, renderer name) for ``--images MODE``."""
     if mode == "none":
         return None, "none"
-    probe = mode in ("auto", "tgp", "sixel") and _probe_is_safe()
+    in_tmux = mode == "auto" and bool(os.environ.get("TMUX"))
+    probe = mode in ("auto", "tgp", "sixel") and not in_tmux and _probe_is_safe()
     with contextlib.ExitStack() as stack:
         if not probe:
             stack.enter_context(_hide_terminal())

@@ -51,3 +51,17 @@ def test_download_reports_what_could_not_be_saved(sim: Simulator, tmp_path: Path
     assert "notyet: no results (unknown)" in r.stderr
     assert run_cli("download", "--out", str(tmp_path / "o"), env=env).returncode == 2
     assert run_cli("download", "ghost1", "--out", str(tmp_path / "o"), env=env).returncode == 2
+
+
+def test_download_does_not_depend_on_the_image_cache(sim: Simulator, tmp_path: Path) -> None:
+    db, out, blocker = tmp_path / "w.db", tmp_path / "saved", tmp_path / "blocker"
+    blocker.write_text("a file where the cache folder should be")
+    task = sim.add_task(age=100, duration=60, outcome=1, task_type="mj_txt2img")
+    with Store(db) as store:
+        store.add([task.task_id])
+        _record(store, sim, task.task_id)
+    env = {"MJDASH_DB": str(db), "MJDASH_CACHE_DIR": str(blocker), "KIE_API_KEY": SIM_KEY}
+    r = run_cli("download", task.task_id, "--out", str(out), env=env)
+    assert r.returncode == 0, r.stderr
+    assert "saved 4, already there 0, failed 0" in r.stdout and "image cache" in r.stderr
+    assert len(list(out.glob("*.jpg"))) == 4

@@ -141,3 +141,16 @@ async def test_download_saves_skips_and_resumes(sim: Simulator, cache: ImageCach
         assert store.row(ok_id).saved_at is not None  # type: ignore[union-attr]
         assert store.row("running").saved_at is None  # type: ignore[union-attr]
     assert not list(out.glob(".*"))  # no temp files left behind
+
+
+async def test_an_unusable_cache_falls_back_to_memory_with_one_note(sim: Simulator, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache should be")
+    _, urls = _task(sim)
+    async with ImageFetcher(ImageCache(blocker / "images")) as fetcher:
+        first = await fetcher.thumbnail(urls[0])
+        assert first.ok and first.thumb is not None
+        assert fetcher.cache_problem is not None and "cannot be written" in fetcher.cache_problem
+        requests = sim.stats.image_requests
+        again = await fetcher.thumbnail(urls[0])
+    assert again.ok and sim.stats.image_requests == requests  # remembered in memory

@@ -57,3 +57,17 @@ def test_csv_with_a_task_id_column() -> None:
 
 def test_hex_inside_a_longer_token_is_not_taken() -> None:
     assert extract(f"sha256:{HEX}{HEX} and x{HEX}y").ids == []
+
+
+def test_ids_in_a_coloured_log_are_found_and_the_codes_counted() -> None:
+    from mjdash.core.ids import add_summary
+
+    hex_id = "0123456789abcdef0123456789abcdef"
+    log = f"\x1b[1;32m{hex_id}\x1b[0m\n\x1b]0;title\x07\x1b[33mINFO\x1b[0m taskId=\x1b[36mabc-1\x1b[0m\n"
+    found = extract(log)
+    assert found.ids == [hex_id, "abc-1"] and found.rejected == []
+    assert found.escapes == 7
+    assert (
+        add_summary(2, 0, [], found.escapes)
+        == "added 2, already present 0, rejected 0; ignored 7 terminal colour/escape codes"
+    )

@@ -20,10 +20,11 @@ from mjdash.core.api import explain_code
 from mjdash.core.images import ImageResult
 from mjdash.core.model import Task
 from mjdash.core.store import TaskRow
-from mjdash.core.text import safe
+from mjdash.core.text import capped, safe
 from mjdash.core.timefmt import ago, duration, local
 from mjdash.ui.cells import state_cell
 
+COPY_HINT = "y copies the whole prompt; mjdash export has every value in full"
 PARAM_ORDER = ("prompt", "taskType", "aspectRatio", "speed", "version", "stylization", "weirdness", "variety")
 
 
@@ -31,16 +32,21 @@ def _value(value: Any) -> Text:
     if isinstance(value, list):
         if not value:
             return Text("(none)", style="dim")
-        return Text("\n".join(f"• {safe(str(v))}" for v in value))
+        return Text(_long("\n".join(f"• {v}" for v in value[:100])))
     if isinstance(value, dict):
         import json
 
-        return Text(safe(json.dumps(value, ensure_ascii=False)))
+        return Text(_long(json.dumps(value, ensure_ascii=False)))
     if value is None or value == "":
         return Text("—", style="dim")
     if isinstance(value, bool):
         return Text("true" if value else "false")
-    return Text(safe(str(value), newlines=True))
+    return Text(_long(str(value)))
+
+
+def _long(text: str) -> str:
+    """API text that may be huge (a 1 MB prompt), cut before it is laid out, and made safe."""
+    return safe(capped(text, COPY_HINT), newlines=True)
 
 
 def describe(task: Task, row: TaskRow | None, now: float, expiry_days: float) -> tuple[Group, Group]:
@@ -69,9 +75,9 @@ def describe(task: Task, row: TaskRow | None, now: float, expiry_days: float) ->
         if api_code is not None:
             facts.add_row("API code", Text(f"{api_code} — {explain_code(api_code) or 'a code the spec does not list'}"))
         facts.add_row("errorCode", Text(str(task.error_code) if task.error_code is not None else "—"))
-        facts.add_row("errorMessage", Text(safe(task.error_message or "—", newlines=True), style="red"))
+        facts.add_row("errorMessage", Text(_long(task.error_message or "—"), style="red"))
     if row is not None and row.last_error and not task.status.is_final:
-        facts.add_row("last error", Text(safe(row.last_error), style="magenta"))
+        facts.add_row("last error", Text(_long(row.last_error), style="magenta"))
     params = Table.grid(padding=(0, 1))
     params.add_column(style="cyan", no_wrap=True)
     params.add_column(overflow="fold")
@@ -79,7 +85,7 @@ def describe(task: Task, row: TaskRow | None, now: float, expiry_days: float) ->
     for key in keys:
         params.add_row(Text(safe(key)), _value(task.params[key]))
     if task.params_raw is not None:
-        params.add_row("paramJson", Text(safe(task.params_raw), style="yellow"))
+        params.add_row("paramJson", Text(_long(task.params_raw), style="yellow"))
     parts: list[Any] = [Text("Parameters", style="bold underline"), params]
     if task.result_urls:
         parts += [Text(""), Text("Results", style="bold underline")]
