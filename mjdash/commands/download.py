@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 from typing import TextIO
 
 from mjdash.commands.common import EXIT_FAILED, EXIT_OK, UsageError, err, valid_ids
 from mjdash.config import Settings
+from mjdash.core import aio
 from mjdash.core.download import download_tasks
 from mjdash.core.imagecache import ImageCache
 from mjdash.core.images import ImageFetcher
@@ -61,7 +61,7 @@ def run(
                     notes.append(fetcher.cache_problem)
                 return report
 
-        report = asyncio.run(go())
+        report = aio.run(go())
     for note in notes:
         err(f"note: {note}")
     for task_id, reasons in report.failed.items():

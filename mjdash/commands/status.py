@@ -6,6 +6,7 @@ import asyncio
 
 from mjdash.commands.common import EXIT_FAILED, EXIT_OK, describe, err, fetch_json, make_client, valid_ids
 from mjdash.config import Settings
+from mjdash.core import aio
 from mjdash.core.api import Fetch, KieClient
 from mjdash.core.text import safe_json
 
@@ -30,7 +31,7 @@ async def _run(settings: Settings, task_ids: list[str]) -> list[Fetch]:
 
 def run(settings: Settings, raw_ids: list[str], as_json: bool) -> int:
     task_ids = valid_ids(raw_ids)
-    fetches = asyncio.run(_run(settings, task_ids))
+    fetches = aio.run(_run(settings, task_ids))
     if as_json:
         print(safe_json([fetch_json(f) for f in fetches], indent=2))
     else:

@@ -13,16 +13,19 @@ import signal
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from typing import TextIO
 
 from mjdash.commands.common import STATUS_MARK, UsageError, err, make_client, valid_ids
 from mjdash.config import Settings
+from mjdash.core import aio
+from mjdash.core.events import Event, Mode, RoundFinished, StateChanged, TaskChanged, TaskErrored, TaskStuck
 from mjdash.core.model import Status
 from mjdash.core.outcomes import Outcome
-from mjdash.core.poller import Event, Mode, Poller, RoundFinished, StateChanged, TaskChanged, TaskErrored, TaskStuck
+from mjdash.core.poller import Poller
 from mjdash.core.store import Store
 from mjdash.core.text import safe
-from mjdash.core.timefmt import duration
+from mjdash.core.timefmt import duration, local
 
 EXIT_TIMEOUT, EXIT_INTERRUPTED = 124, 130
 BAR = 30
@@ -31,11 +34,13 @@ BAR = 30
 class Progress:
     """One line per change (pipes), or a redrawn progress bar with counts and ETA (terminals)."""
 
-    def __init__(self, out: TextIO, tty: bool) -> None:
+    def __init__(self, out: TextIO, tty: bool, give_up_after: float = 1800.0) -> None:
         self.out, self.tty = out, tty
+        self.give_up_after = give_up_after
         self.eta: float | None = None
         self.note = ""
         self.rate_shown: float | None = None
+        self.told: set[tuple[str, str]] = set()  # (task, outcome) already explained: one line each, not one a try
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, TaskChanged):
@@ -44,8 +49,7 @@ class Progress:
             line = f"{c.task_id}  {STATUS_MARK[c.old]} → {STATUS_MARK[c.new]}  {detail}".rstrip()
             self._line(safe(line))
         elif isinstance(event, TaskErrored) and (event.gave_up or not event.fetch.outcome.transient):
-            suffix = " (giving up)" if event.gave_up else ""
-            self._line(safe(f"{event.fetch.task_id}  {event.fetch.message}{suffix}"))
+            self._errored(event)
         elif isinstance(event, TaskStuck):
             expected = duration(event.expected)
             self._line(safe(f"{event.task_id}  ⚠ stuck: running for {duration(event.age)}, usually {expected}"))
@@ -60,6 +64,23 @@ class Progress:
                 self._bar(event)
             elif event.requests and self._rate_moved(event):
                 self._line(safe(f"engine: rate {event.describe_rate()}"))
+
+    def _errored(self, event: TaskErrored) -> None:
+        fetch = event.fetch
+        if event.gave_up:
+            self._line(safe(f"{fetch.task_id}  {fetch.message} (giving up)"))
+            return
+        key = (fetch.task_id, fetch.outcome.value)
+        if key in self.told:
+            return
+        self.told.add(key)
+        if fetch.outcome is Outcome.NOT_FOUND:
+            until = local(datetime.fromtimestamp(event.at + self.give_up_after, tz=UTC))
+            self._line(
+                safe(f"{fetch.task_id}  not found yet — kie.ai may not have registered it; giving up at {until}")
+            )
+        else:
+            self._line(safe(f"{fetch.task_id}  {fetch.message}"))
 
     def _rate_moved(self, event: RoundFinished) -> bool:
         """Whether the effective rate moved by a tenth since it was last printed (pipes get a line then)."""
@@ -144,8 +165,10 @@ def run(
         scope = task_ids or [r.task_id for r in store.rows(batch=batch)]
         if not scope:
             raise UsageError(f"no tasks in batch {batch!r}")
-        progress = Progress(out, out.isatty())
+        policy = settings.policy()
+        progress = Progress(out, out.isatty(), policy.give_up_after)
         loop = asyncio.new_event_loop()
+        aio.install(loop)  # a lookup that hangs must not keep wait from exiting on time
         main = loop.create_task(
             _wait(settings, store, scope, timeout, progress, rate or settings.rate, concurrency or settings.concurrency)
         )

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from mjdash.core.clock import Clock, SystemClock
 from mjdash.core.events import (
@@ -41,23 +41,13 @@ from mjdash.core.events import (
 from mjdash.core.model import Status
 from mjdash.core.outcomes import Fetch, Outcome
 from mjdash.core.ratelimit import Aimd, RateLimiter
+from mjdash.core.recorder import Offload, Recorder
 from mjdash.core.rows import Feed
 from mjdash.core.schedule import AdaptivePolicy, Tracked
 from mjdash.core.store import Store
 from mjdash.core.watched import Watched
 
-__all__ = [
-    "EngineState",
-    "Event",
-    "Fetcher",
-    "Mode",
-    "Poller",
-    "RoundFinished",
-    "StateChanged",
-    "TaskChanged",
-    "TaskErrored",
-    "TaskStuck",
-]
+__all__ = ["Fetcher", "Poller"]
 
 DEFAULT_RATE = 2.0  # requests per second: well inside kie.ai's documented per-key limits
 DEFAULT_CONCURRENCY = 4
@@ -66,14 +56,10 @@ OFFLINE_PROBE_EARLY = 15.0  # the longest pause between probes in the first ten 
 OFFLINE_PROBE_LATE = 60.0
 OFFLINE_EARLY_FOR = 600.0
 BLOCKED_PROBE = 60.0
-FLUSH_EVERY = 50  # answers written to the store in one transaction
 
 
 class Fetcher(Protocol):
     async def fetch_once(self, task_id: str) -> Fetch: ...
-
-
-Offload = Callable[..., Awaitable[Any]]
 
 
 _FATAL_FOR_KEY = frozenset({Outcome.UNAUTHORIZED, Outcome.NO_CREDITS, Outcome.FEATURE_DISABLED})
@@ -125,9 +111,7 @@ class Poller:
         self._round_requests = 0
         self._round_changes = 0
         self._polled_round: set[str] = set()
-        self._pending_writes: list[tuple[Fetch, float]] = []
-        self._stuck_writes: dict[str, float] = {}
-        self._flush_lock = asyncio.Lock()
+        self.recorder = Recorder(store, offload)
         self._reload_now = False
         self._force_all = False
         self._force_ids: set[str] = set()
@@ -282,7 +266,7 @@ class Poller:
         finally:
             self.watched.answered(task)
             self._poke()
-        if len(self._pending_writes) >= FLUSH_EVERY:
+        if self.recorder.full:
             await self._flush(self.clock.now())
 
     # -- answers --------------------------------------------------------------------------------------------
@@ -313,7 +297,7 @@ class Poller:
 
     def _on_blocked(self, task: Tracked, fetch: Fetch, now: float) -> None:
         """The key was rejected or the account is out of credits: pause, probing once a minute."""
-        self._pending_writes.append((fetch, now))
+        self.recorder.answer(fetch, now)
         self.on_event(TaskErrored(fetch, now))
         if fetch.outcome in self.stop_on:
             self.fatal = fetch
@@ -323,7 +307,7 @@ class Poller:
     def _on_network(self, task: Tracked, fetch: Fetch, now: float) -> None:
         """No usable answer (connection, timeout, 5xx, a body that is not the API's): after three in a row,
         offline, probing with growing pauses — capped, jittered, and never an overflow however long it lasts."""
-        self._pending_writes.append((fetch, now))
+        self.recorder.answer(fetch, now)
         self.on_event(TaskErrored(fetch, now))
         self._net_failures += 1
         if self._net_failures < OFFLINE_AFTER:
@@ -345,7 +329,10 @@ class Poller:
         if self._state.mode in (Mode.RATE_LIMITED, Mode.OFFLINE, Mode.BLOCKED):
             self._set_state(Mode.POLLING)
         task.forced = False
-        self._pending_writes.append((fetch, now))
+        self.recorder.answer(fetch, now)
+        if fetch.ok and fetch.task is not None and fetch.task.status is Status.UNKNOWN:
+            self._unreadable(task, fetch, now)
+            return
         if fetch.ok and fetch.task is not None:
             parsed = fetch.task
             self.watched.set_status(task, parsed.status)
@@ -360,7 +347,7 @@ class Poller:
                 task.stuck = False
             elif not task.stuck and self.policy.is_stuck(task, now):
                 self.watched.mark_stuck(task)
-                self._stuck_writes[task.task_id] = now
+                self.recorder.stuck(task.task_id, now)
                 self.on_event(TaskStuck(task.task_id, now, task.age(now), self.policy.expected(task)))
             return
         task.errors += 1
@@ -369,23 +356,22 @@ class Poller:
         task.gave_up = now - task.error_since >= self.policy.give_up_after
         self.on_event(TaskErrored(fetch, now, gave_up=task.gave_up))
 
+    def _unreadable(self, task: Tracked, fetch: Fetch, now: float) -> None:
+        """An answer whose state we cannot read (a successFlag the spec does not list): kept, asked again with
+        backoff, and after ``give_up_after`` the task ends as ``error`` — a wait must not run forever on it."""
+        task.errors += 1
+        task.error_since = task.error_since if task.error_since is not None else now
+        if now - task.error_since >= self.policy.give_up_after:
+            task.gave_up = True
+            self.watched.set_status(task, Status.ERROR)
+            flag = fetch.raw.get("successFlag") if isinstance(fetch.raw, dict) else "?"
+            self.recorder.give_up(
+                task.task_id, f"kie.ai kept answering with a state mjdash does not know (successFlag {flag!r})"
+            )
+        self.on_event(TaskErrored(fetch, now, gave_up=task.gave_up))
+
     async def _flush(self, now: float) -> None:
-        """Write what was learned in one transaction, in a thread: the engine shares the dashboard's event loop,
-        and a write can wait for another process's transaction. One flush at a time, so writes stay in order."""
-        async with self._flush_lock:
-            if not self._pending_writes and not self._stuck_writes:
-                return
-            writes, self._pending_writes = self._pending_writes, []
-            stuck, self._stuck_writes = self._stuck_writes, {}
-            try:
-                changes = await self.offload(
-                    self.store.record, [f for f, _ in writes], polled_at={f.task_id: t for f, t in writes}, stuck=stuck
-                )
-            except BaseException:
-                self._pending_writes[:0] = writes  # kept for the next flush: what was learned is not lost
-                self._stuck_writes = {**stuck, **self._stuck_writes}
-                raise
-        for change in changes:
+        for change in await self.recorder.flush():
             self._round_changes += 1
             self.on_event(TaskChanged(change, now))
 

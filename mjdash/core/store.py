@@ -279,13 +279,15 @@ class Store:
         *,
         polled_at: dict[str, float] | None = None,
         stuck: dict[str, float] | None = None,
+        given_up: dict[str, str] | None = None,
     ) -> list[Change]:
         """Write what a round of requests learned, in one transaction; returns the status changes.
 
         A fetch that failed keeps the last known data (and status) of the task, except that an ID the API
         does not know becomes ``not_found``. Tasks no longer in the watchlist are ignored. ``polled_at`` gives when
         each was asked (default: now); ``stuck`` flags running tasks as stuck since the given time (a task that
-        reaches a final state is no longer stuck).
+        reaches a final state is no longer stuck); ``given_up`` ends tasks the engine gave up on as ``error``, with
+        the reason as their last error.
         """
         now = self.clock()
         when = polled_at or {}
@@ -307,6 +309,22 @@ class Store:
                     )
                     row = db.execute(f"SELECT {ROW_COLUMNS} FROM tasks WHERE task_id = ?", (fetch.task_id,))
                     changes.append(Change(fetch.task_id, old, new, TaskRow.from_sql(row.fetchone())))
+            for task_id, reason in (given_up or {}).items():
+                found = db.execute("SELECT status FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
+                if found is None or status_of(found[0]).is_final:
+                    continue
+                db.execute(
+                    "UPDATE tasks SET status = 'error', last_error = ?, rev = ? WHERE task_id = ?",
+                    (reason, rev, task_id),
+                )
+                old = status_of(found[0])
+                if old is not Status.ERROR:
+                    db.execute(
+                        "INSERT INTO events (task_id, at, old_status, new_status, detail) VALUES (?,?,?,?,?)",
+                        (task_id, now, old.value, Status.ERROR.value, reason),
+                    )
+                    row = db.execute(f"SELECT {ROW_COLUMNS} FROM tasks WHERE task_id = ?", (task_id,))
+                    changes.append(Change(task_id, old, Status.ERROR, TaskRow.from_sql(row.fetchone())))
             if stuck:
                 db.executemany(
                     "UPDATE tasks SET stuck_since = coalesce(stuck_since, ?), rev = ? WHERE task_id = ? "

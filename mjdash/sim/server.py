@@ -114,6 +114,11 @@ class Simulator:
         self._thread: threading.Thread | None = None
 
     # -- time -------------------------------------------------------------------------------------------
+    @property
+    def epoch(self) -> float:
+        """The real time the simulated clock started from (it runs ``speed`` times faster since)."""
+        return self._start_real
+
     def now(self) -> float:
         """Simulator time: the real clock, run ``speed`` times faster since start."""
         real = self._clock()

@@ -10,7 +10,7 @@ from typing import Literal
 
 from rich.text import Text
 
-from mjdash.core.poller import EngineState, Mode, TaskChanged
+from mjdash.core.events import EngineState, Mode, TaskChanged
 from mjdash.core.schema import StoreError
 from mjdash.core.text import safe
 from mjdash.ui.cells import short_id

@@ -21,13 +21,15 @@ from textual.widgets import Footer, Input, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from mjdash.config import Settings
+from mjdash.core import aio
 from mjdash.core.clock import Clock
+from mjdash.core.events import Event, Mode, RoundFinished, StateChanged, TaskChanged
 from mjdash.core.expiry import is_expiring
 from mjdash.core.follow import FileFollower, FollowError
 from mjdash.core.ids import add_summary, extract
 from mjdash.core.images import ImageFetcher
 from mjdash.core.model import Status
-from mjdash.core.poller import Event, Fetcher, Mode, Poller, RoundFinished, StateChanged, TaskChanged
+from mjdash.core.poller import Fetcher, Poller
 from mjdash.core.store import Store, StoreError, TaskRow
 from mjdash.core.text import safe
 from mjdash.ui.announce import JOB_TITLES, banner_text, failure_line, filter_note, finished_toasts
@@ -146,6 +148,7 @@ class MjDashApp(ViewActions, TaskActions):
         yield Footer()
 
     async def on_mount(self) -> None:
+        aio.install(asyncio.get_running_loop())  # quitting never waits for a DNS lookup that hangs
         self.banner.display = False
         self.filter_box.display = False
         self.download_bar.display = False

@@ -91,3 +91,10 @@ def test_wait_says_when_a_task_is_stuck(sim: Simulator, tmp_path: Path) -> None:
     with Store(db) as store:
         row = store.row(stuck.task_id)
     assert row is not None and row.stuck_since is not None
+
+
+def test_wait_says_at_once_that_kie_does_not_know_a_task(sim: Simulator, tmp_path: Path) -> None:
+    r = run_cli("wait", "--timeout", "2", "0000deadbeef0000deadbeef0000dead", env=_env(sim, tmp_path / "w.db"))
+    assert r.returncode == 124
+    lines = [line for line in r.stdout.splitlines() if "not found yet" in line]
+    assert len(lines) == 1 and "kie.ai may not have registered it; giving up at 20" in lines[0]

@@ -8,8 +8,8 @@ import pytest
 from rich.console import Console
 from textual.widgets import Input, Static, TextArea
 
+from mjdash.core.events import Mode
 from mjdash.core.model import Status
-from mjdash.core.poller import Mode
 from mjdash.core.store import StoreError
 from mjdash.ui.screens.dialogs import AddDialog, BatchPicker, ConfirmDialog
 from mjdash.ui.screens.help import HelpScreen

@@ -9,8 +9,8 @@ from typing import Any
 
 from textual.pilot import Pilot
 
+from mjdash.core.events import EngineState, Mode, StateChanged
 from mjdash.core.outcomes import Fetch, Outcome
-from mjdash.core.poller import EngineState, Mode, StateChanged
 from mjdash.ui.welcome_app import WelcomeApp
 from tests.ui.conftest import SIZE, T0, Dash, settle
 

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from mjdash.core.clock import FakeClock
+from mjdash.core.events import Mode, RoundFinished, StateChanged, TaskErrored, TaskStuck
 from mjdash.core.model import Status
 from mjdash.core.outcomes import Fetch, Outcome
-from mjdash.core.poller import Mode, Poller, RoundFinished, StateChanged, TaskStuck
+from mjdash.core.poller import Poller
 from mjdash.core.ratelimit import Aimd, RateLimiter
 from mjdash.core.schedule import AdaptivePolicy, Durations, NaivePolicy, Tracked
 from mjdash.core.store import Store
@@ -332,3 +333,20 @@ async def test_first_request_after_an_outage_within_fifteen_seconds(tmp_path: Pa
     modes = [e.state.mode for e in events if isinstance(e, StateChanged)]
     assert Mode.OFFLINE in modes
     assert api.calls[12][0] - api.calls[11][0] <= 15.5
+
+
+# -- answers it cannot read --------------------------------------------------------------------------------------
+async def test_an_unknown_success_flag_ends_as_an_error_after_give_up_after(tmp_path: Path) -> None:
+    with opened(tmp_path) as (clock, store):
+        api = FakeApi(clock, latency=0.05)
+        api.tasks = {"odd": FakeTask(clock.now() - 10, 0.0, flag=97)}  # "done", in a state the spec does not list
+        store.add(["odd"])
+        events: list[object] = []
+        policy = AdaptivePolicy(give_up_after=300, error_base=10, error_max=60)
+        poller = make_engine(api, store, clock, rate=2, policy=policy, on_event=events.append)
+        await run_for(poller, 3600, until_done=True)
+        row = store.row("odd")
+    assert row is not None and row.status is Status.ERROR and "successFlag 97" in (row.last_error or "")
+    asked = [t for t, _ in api.calls]
+    assert 300 <= asked[-1] - asked[0] <= 400 and len(asked) < 20  # backed off, then given up
+    assert any(isinstance(e, TaskErrored) and e.gave_up for e in events)

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from mjdash.core.clock import FakeClock
+from mjdash.core.events import Mode, RoundFinished, StateChanged, TaskChanged, TaskErrored
 from mjdash.core.model import Status
 from mjdash.core.outcomes import Fetch, Outcome
-from mjdash.core.poller import Mode, Poller, RoundFinished, StateChanged, TaskChanged, TaskErrored
+from mjdash.core.poller import Poller
 from mjdash.core.schedule import AdaptivePolicy, Durations, NaivePolicy, Tracked, finished_by
 from mjdash.core.store import Store, StoreError
 from tests.unit.fake_api import FakeApi, FakeTask

@@ -10,8 +10,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static
 
+from mjdash.core.events import EngineState, Mode
 from mjdash.core.model import Status
-from mjdash.core.poller import EngineState, Mode
 from mjdash.core.timefmt import duration
 from mjdash.ui.cells import STATE_STYLE
 
