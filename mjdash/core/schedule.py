@@ -12,7 +12,8 @@ best pending task whose *floor* has passed. The policy gives every task two time
   F(x) = x^k / (1 + x^k), x = age / E, is a log-logistic "finished by now" curve centred on the expected duration
   E. A young task (little chance yet) ranks late, a task near E ranks early, and a task long past E slowly drifts
   later (its hazard falls) but is never starved: its owed delay keeps growing. A task never asked about counts as
-  asked about when it was added. Stuck tasks rank after every other one.
+  asked about when it was added. A stuck task ranks as if due five minutes after its last look: when the budget
+  is scarce it comes after the others, yet it is never left for longer.
 
 Expected durations are learned per (task type, speed) from finished tasks (``Durations``). The first completions
 move the estimate at once — a geometric mean of the prior (weighted as one sample) and what was seen, then the
@@ -48,7 +49,7 @@ SHAPE_SAMPLES = 8
 STUCK_SAMPLES = 20  # from here on "stuck" is the learned 99th percentile
 KEEP_SAMPLES = 500  # per class
 RECENT = 200  # samples the estimates are taken from
-STUCK_PENALTY = 1e7  # seconds added to a stuck task's rank: after every task that is not stuck
+STUCK_EVERY = 300.0  # a stuck task ranks as if it were due this long after its last look (low, never starved)
 
 Klass = tuple[str | None, str | None]
 
@@ -235,7 +236,7 @@ class AdaptivePolicy:
         age = round(task.age(last), 1)  # rounded: the gap is cached, and a tenth of a second changes nothing
         k = self.durations.shape(task.task_type, task.speed)
         gap = owed_gap(age, self.expected(task), k, self.owed, self.horizon)
-        return last + gap + (STUCK_PENALTY if task.stuck else 0.0)
+        return last + (max(gap, STUCK_EVERY) if task.stuck else gap)
 
     def stuck_after(self, task: Tracked) -> float:
         """The age past which a running task is stuck."""

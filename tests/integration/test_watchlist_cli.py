@@ -12,6 +12,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from mjdash.core.api import Fetch, Outcome
 from mjdash.core.model import parse_record
 from mjdash.core.store import Store
@@ -190,3 +192,40 @@ def test_add_follow_of_an_unreadable_path_is_one_line(tmp_path: Path) -> None:
     r = run_cli("add", "--follow", str(tmp_path), env=_env(tmp_path / "w.db"))
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines()[-1].startswith(f"mjdash: cannot read {tmp_path}:")
+
+
+def test_export_on_a_full_disk_is_exit_1_and_leaves_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+    import os
+
+    from mjdash.cli import main
+    from mjdash.core import atomic
+
+    db, out = tmp_path / "w.db", tmp_path / "exports" / "all.csv"
+    with Store(db) as store:
+        store.add(["a1", "b2"])
+    out.parent.mkdir()
+    out.write_text("the previous export\n")
+
+    class FullDisk:
+        def __init__(self, fd: int) -> None:
+            self.fd = fd
+
+        def write(self, data: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __enter__(self) -> FullDisk:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            os.close(self.fd)
+
+    monkeypatch.setenv("MJDASH_DB", str(db))
+    monkeypatch.setattr(atomic.os, "fdopen", lambda fd, *a, **k: FullDisk(fd))
+    code = main(["export", "--format", "csv", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1 and "No space left on device" in err and len(err.strip().splitlines()) == 1
+    assert [p.name for p in out.parent.iterdir()] == ["all.csv"]  # no temp file left behind
+    assert out.read_text() == "the previous export\n"  # and the old export is intact

@@ -71,13 +71,13 @@ class Dash:
 
     def poll_all(self) -> None:
         """Fetch every watched task once (what the engine would have learned)."""
+        asyncio.run(self.learn())
 
-        async def go() -> None:
-            async with KieClient(SIM_KEY, self.sim.url, retry=RetryPolicy.none()) as client:
-                fetches = [await client.fetch_once(r.task_id) for r in self.store.rows()]
-            self.store.record(fetches)
-
-        asyncio.run(go())
+    async def learn(self) -> None:
+        """``poll_all`` from inside a running event loop."""
+        async with KieClient(SIM_KEY, self.sim.url, retry=RetryPolicy.none()) as client:
+            fetches = [await client.fetch_once(r.task_id) for r in self.store.rows()]
+        self.store.record(fetches)
 
 
 def _settings(tmp: Path, sim: Simulator) -> Settings:
