@@ -59,6 +59,9 @@ class Case:
     task_speed: str | None = None
     server_limit: float | None = None  # requests per simulated second; default: generous
     speed: float = 10.0  # time compression for this case (sparser traffic tolerates more)
+    stop_after: float | None = None  # simulated seconds to run (None: until every task is final)
+    naive_too: bool = True  # run the naive policy as well (the real-time checks need only the engine)
+    scarce: bool = False  # N/R > 10 s: the budget cannot look at every task every 10 s
 
 
 CASES = [
@@ -72,8 +75,8 @@ CASES = [
         task_speed="fast",
         duration=lambda r, s: r.uniform(3, 12),
     ),
-    Case("500 tasks, 2 req/s", 500, 2.0, every=1.0, speed=30.0),
-    Case("5,000 tasks, 2 req/s", 5000, 2.0, every=1.0, speed=30.0),
+    Case("500 tasks, 2 req/s", 500, 2.0, every=1.0, speed=30.0, scarce=True),
+    Case("5,000 tasks, 2 req/s", 5000, 2.0, every=1.0, speed=30.0, scarce=True),
     Case(
         "500 tasks 5x the prior, 2 req/s",
         500,
@@ -81,8 +84,32 @@ CASES = [
         every=1.0,
         duration=lambda r, s: 5 * BASE[s] * r.lognormvariate(0, 0.35),
         speed=30.0,
+        scarce=True,
     ),
-    Case("500 tasks, 4 req/s, server allows 2", 500, 4.0, every=1.0, server_limit=2.0),
+    Case("500 tasks, 4 req/s, server allows 2", 500, 4.0, every=1.0, server_limit=2.0, scarce=True),
+    # Real time (no compression): at 10-30x a 30 ms stall in either process packs a simulated second's requests
+    # together at the server, so the server-side windows and 429s are judged here.
+    Case(
+        "windows, real time: 200 tasks, 8 req/s",
+        200,
+        8.0,
+        every=0.0,
+        duration=lambda r, s: 100_000.0,
+        speed=1.0,
+        stop_after=60.0,
+        naive_too=False,
+    ),
+    Case(
+        "AIMD, real time: 4 req/s, server allows 2",
+        200,
+        4.0,
+        every=0.0,
+        duration=lambda r, s: 100_000.0,
+        server_limit=2.0,
+        speed=1.0,
+        stop_after=150.0,
+        naive_too=False,
+    ),
 ]
 
 
@@ -196,7 +223,8 @@ async def run_one(case: Case, policy: AdaptivePolicy) -> dict[str, float]:
             sim_started = sim.now()
             engine = asyncio.ensure_future(poller.run())
             await submit(case, sim, store, clock, ids)
-            while len(observer.seen_final) < case.tasks and sim.now() - sim_started < 20_000:
+            limit_s = case.stop_after or 20_000.0
+            while len(observer.seen_final) < case.tasks and sim.now() - sim_started < limit_s:
                 await clock.sleep(1.0)
             poller.stop()
             await engine
@@ -205,7 +233,7 @@ async def run_one(case: Case, policy: AdaptivePolicy) -> dict[str, float]:
     requests, throttled, arrivals = sim.call("stats")  # type: ignore[misc]
     sim.stop()
     assert isinstance(finishes, dict)
-    latencies = sorted(observer.seen_final[t] - finishes[t] for t in ids if t in observer.seen_final)
+    latencies = sorted(observer.seen_final[t] - finishes[t] for t in ids if t in observer.seen_final) or [0.0]
     return {
         "requests": requests,
         "429s": throttled,
@@ -214,7 +242,7 @@ async def run_one(case: Case, policy: AdaptivePolicy) -> dict[str, float]:
         "median": statistics.median(latencies),
         "p95": latencies[int(0.95 * (len(latencies) - 1))],
         "max": latencies[-1],
-        "detected": len(latencies),
+        "detected": len(observer.seen_final),
         "sim_seconds": sim.now() - sim_started,
         "cpu": cpu,
     }
@@ -231,7 +259,8 @@ def main() -> None:
     ok = True
     for case in chosen:
         results = {}
-        for name, policy in (("naive", NaivePolicy()), ("adaptive", AdaptivePolicy())):
+        policies = [("naive", NaivePolicy()), ("adaptive", AdaptivePolicy())][0 if case.naive_too else 1 :]
+        for name, policy in policies:
             r = results[name] = asyncio.run(run_one(case, policy))
             print(
                 f"{case.name:<38} {name:<9} {r['requests']:>8.0f} {r['429s']:>5.0f} {r['window']:>5.0f}/s "
@@ -239,15 +268,23 @@ def main() -> None:
                 f"{r['detected']:>6.0f} {r['cpu']:>6.2f}",
                 flush=True,
             )
-        naive, adaptive = results["naive"], results["adaptive"]
-        ratio = adaptive["p95"] / naive["p95"]
-        allowed = min(case.rate, case.server_limit or case.rate)
-        line = f"{case.name}: p95 adaptive/naive {ratio:.2f}, busiest window {adaptive['window']:.0f} (≤ {allowed:g})"
-        good = ratio <= 1.0 + 0.05 and adaptive["window"] <= case.rate
-        if case.server_limit is not None:
-            per_30 = adaptive["429s"] / (adaptive["sim_seconds"] / 30)
-            line += f", {per_30:.2f} answers of 429 per 30 s (≤ 1)"
-            good = good and per_30 <= 1.0
+        adaptive = results["adaptive"]
+        if case.stop_after is None:
+            ratio = adaptive["p95"] / results["naive"]["p95"]
+            target = 0.5 if case.scarce else 1.05  # never worse (5 % is noise at 100 tasks); half where scarce
+            line = (
+                f"{case.name}: p95 adaptive/naive {ratio:.2f} (<= {target:g}), "
+                f"busiest window as sent {adaptive['sent_window']:.0f} (<= {case.rate:g})"
+            )
+            good = ratio <= target and adaptive["sent_window"] <= case.rate
+        else:
+            allowed = min(case.rate, case.server_limit or case.rate)
+            line = f"{case.name}: busiest window at the server {adaptive['window']:.0f} (<= {allowed:g})"
+            good = adaptive["window"] <= allowed
+            if case.server_limit is not None:
+                per_30 = adaptive["429s"] / (adaptive["sim_seconds"] / 30)
+                line += f", {per_30:.2f} answers of 429 per 30 s (<= 1)"
+                good = adaptive["window"] <= case.rate and per_30 <= 1.0
         verdicts.append(("ok   " if good else "MISS ") + line)
         ok = ok and good
     print()

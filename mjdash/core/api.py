@@ -59,7 +59,7 @@ __all__ = [
 RECORD_INFO_PATH = "/api/v1/mj/record-info"
 
 
-class _BearerForOrigin(httpx.Auth):
+class BearerForOrigin(httpx.Auth):
     """Adds the bearer key only to requests for the API's own origin."""
 
     def __init__(self, key: Secret, origin: tuple[str, str, int | None]) -> None:
@@ -126,7 +126,7 @@ class KieClient:
         self._not_before = 0.0  # monotonic time before which no request may go out (Retry-After)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
-            auth=_BearerForOrigin(self._key, (base.scheme, base.host, base.port)),
+            auth=BearerForOrigin(self._key, (base.scheme, base.host, base.port)),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             follow_redirects=False,
             headers={"User-Agent": f"mjdash/{__version__}", "Accept": "application/json"},

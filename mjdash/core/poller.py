@@ -201,6 +201,7 @@ class Poller:
                 if now >= next_tick:
                     await self._finish_round()
                     await self._sync()
+                    self.watched.observe_running(now)
                     next_tick = now + self.tick
                 elif self._reload_now:
                     await self._sync()

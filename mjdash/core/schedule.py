@@ -94,6 +94,8 @@ class Durations:
     """Typical durations, learned from finished tasks (estimates cached until the next sample)."""
 
     samples: dict[Klass, list[float]] = field(default_factory=lambda: defaultdict(list))
+    # What the tasks still running say (a Kaplan–Meier median, see ``running``): the estimate is at least this.
+    at_least: dict[Klass, float] = field(default_factory=dict)
     _cache: dict[tuple[str, str | None, str | None], float] = field(default_factory=dict)
 
     def learn(self, task_type: str | None, speed: str | None, seconds: float) -> None:
@@ -107,6 +109,16 @@ class Durations:
     def learn_all(self, rows: Iterable[tuple[str | None, str | None, float]]) -> None:
         for task_type, speed, seconds in rows:
             self.learn(task_type, speed, seconds)
+
+    def running(self, task_type: str | None, speed: str | None, ages: list[float]) -> None:
+        """Take the ages of the class's tasks still running at their last look. Early completions are the fast
+        ones, and a batch far slower than its prior finishes nothing for a while: the Kaplan–Meier median of the
+        finished durations with the running ages as censored observations corrects both, before the batch ends."""
+        key = (task_type, norm_speed(speed))
+        bound = km_median(self.samples.get(key, [])[-RECENT:], ages)
+        if abs(bound - self.at_least.get(key, 0.0)) > 1e-9:
+            self.at_least[key] = bound
+            self._cache.clear()
 
     def count(self, task_type: str | None, speed: str | None) -> int:
         return len(self.samples.get((task_type, norm_speed(speed)), ()))
@@ -141,13 +153,14 @@ class Durations:
             if len(exact) < STUCK_SAMPLES:
                 return 0.0
             return statistics.quantiles(exact, n=100, method="inclusive")[98]
+        floor = self.at_least.get((task_type, speed), 0.0)
         if len(exact) >= MIN_SAMPLES:
-            return statistics.median(exact)
+            return max(floor, statistics.median(exact))
         prior = self._prior(task_type, speed)
         if not exact:
-            return prior
+            return max(floor, prior)
         # The prior counts as one sample: one completion moves a 60 s prior to √(60·seen) at once.
-        return math.exp((math.log(prior) + sum(math.log(v) for v in exact)) / (1 + len(exact)))
+        return max(floor, math.exp((math.log(prior) + sum(math.log(v) for v in exact)) / (1 + len(exact))))
 
     def _prior(self, task_type: str | None, speed: str | None) -> float:
         """What a class with no samples of its own is expected to take: what its speed took, else the usual figure
@@ -167,6 +180,23 @@ class Durations:
         if (task_type or "").startswith("mj_video"):
             base *= 2
         return base
+
+
+def km_median(finished: list[float], running: list[float], lower_from: int = 5) -> float:
+    """The Kaplan–Meier median duration: ``finished`` are durations, ``running`` ages of tasks not done yet
+    (right-censored). When the survival curve never falls to one half, the median lies beyond the last finish
+    seen and beyond the ``lower_from``-th largest observation (that many outlived it): the larger of the two is a
+    safe lower bound. 0: too few observations."""
+    observed = sorted([(t, 0) for t in finished] + [(t, 1) for t in running])  # at a tie, finishes count first
+    at_risk, surviving, last_finish = len(observed), 1.0, 0.0
+    for t, censored in observed:
+        if not censored:
+            surviving *= 1.0 - 1.0 / at_risk
+            last_finish = t
+            if surviving <= 0.5:
+                return t
+        at_risk -= 1
+    return max(last_finish, observed[-lower_from][0]) if len(observed) >= lower_from else 0.0
 
 
 def finished_by(x: float, k: float = 3.0) -> float:
@@ -239,9 +269,12 @@ class AdaptivePolicy:
         return last + (max(gap, STUCK_EVERY) if task.stuck else gap)
 
     def stuck_after(self, task: Tracked) -> float:
-        """The age past which a running task is stuck."""
+        """The age past which a running task is stuck: the learned 99th percentile of its kind (never under 1.5 ×
+        its expected duration, which the tasks still running keep honest), or ``stuck_factor`` × the expected
+        duration while fewer than 20 of its kind have finished."""
         p99 = self.durations.p99(task.task_type, task.speed)
-        return p99 if p99 is not None else self.stuck_factor * self.expected(task)
+        expected = self.expected(task)
+        return max(p99, 1.5 * expected) if p99 is not None else self.stuck_factor * expected
 
     def is_stuck(self, task: Tracked, now: float) -> bool:
         if task.status is not Status.GENERATING or task.created_at is None:

@@ -41,16 +41,21 @@ REMOVED_KEPT_S = 7 * 86_400  # removals are remembered this long for readers of 
 class Store:
     """The watchlist database. Thread-safe (one connection, one lock); use as a context manager."""
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        connect: Callable[..., sqlite3.Connection] = sqlite3.connect,
+    ) -> None:
+        """``connect`` opens the SQLite connection (tests hand in one that fails the way a full disk does)."""
         self.path = Path(path).expanduser()
         self.clock = clock
         check_existing(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             create_private(self.path)
-            self._db = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-            )
+            self._db = connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open database {self.path}: {exc} — check the path or use --db") from None
         self._lock = threading.RLock()

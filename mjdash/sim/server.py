@@ -182,6 +182,18 @@ class Simulator:
         """Add a demo batch in every state and return its IDs."""
         return self.add_tasks(demo_batch(self.rng, self.now(), count, self.failure_rate))
 
+    def finish(self, task_id: str) -> None:
+        """End a task now (as it would have ended): tests finish a task after mjdash has seen it running, instead
+        of racing the wall clock."""
+        with self._lock:
+            task = self.tasks[task_id]
+            task.duration = max(0.0, self.now() - task.created)
+
+    def polls(self, task_id: str) -> int:
+        """How many times the API was asked about this task."""
+        with self._lock:
+            return self.stats.by_task.get(task_id, 0)
+
     def inject(self, kind: str, count: int = 1, arg: float = 0.0, message: str | None = None) -> None:
         """``message`` replaces the answer's ``msg`` (for ``code`` and ``429``): hostile text, for instance."""
         if kind not in FAULT_KINDS:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static
 from textual.worker import Worker, WorkerState
@@ -42,6 +44,16 @@ from mjdash.ui.view_actions import ViewActions
 from mjdash.ui.widgets.detail import DetailPane
 from mjdash.ui.widgets.header import HeaderState, StatusHeader
 from mjdash.ui.widgets.task_table import TaskTable
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A toast the dashboard showed."""
+
+    title: str
+    message: str
+    severity: str
+
 
 DETAIL_DELAY = 0.04  # seconds after the cursor stops before the detail pane follows
 ENGINE_RESTART = 10.0  # seconds before a refresh engine that failed is started again
@@ -117,15 +129,31 @@ class MjDashApp(ViewActions, TaskActions):
                 concurrency=settings.concurrency,
                 policy=settings.policy(),
                 clock=clock,
-                on_event=self._engine_event,
+                on_event=self.engine_event,
             )
         self._events: list[Event] = []
         self._thumbs_done: str | None = None  # the task whose thumbnails the detail pane shows in full
         self._troubles: dict[str, str] = {}  # lasting problems for the banner, by source: store, engine, follow
         self._mark = 0  # the database's change feed, read up to here
+        self.notices: list[Notice] = []  # every toast shown, newest last
         self._cache_noted = False
         self._expiring_at = float("-inf")
         self._expiring_generation = -1
+
+    # -- what it said ---------------------------------------------------------------------------------------------
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A toast, also kept in ``notices`` (the last 50) for whoever needs to know what the user was told."""
+        self.notices.append(Notice(title, str(message), severity))
+        del self.notices[:-50]
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     # -- layout ------------------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -152,17 +180,18 @@ class MjDashApp(ViewActions, TaskActions):
         self.banner.display = False
         self.filter_box.display = False
         self.download_bar.display = False
-        await self._load_all()
+        await self.load_all()
         self.table.focus()
         self._refresh_header()
         self._start_engine()
         self.set_interval(1.0, self.tick, name="tick")
 
     # -- the engine -------------------------------------------------------------------------------------------
-    def _engine_event(self, event: Event) -> None:
+    def engine_event(self, event: Event) -> None:
+        """The engine's callback: events pile up and are applied on the next tick, in one batch."""
         self._events.append(event)
 
-    async def _load_all(self) -> bool:
+    async def load_all(self) -> bool:
         """(Re)load the whole watchlist; on a database failure the banner says so and the next tick retries."""
         try:
             self._mark, rows = await self.db(self._read_all)
@@ -180,7 +209,7 @@ class MjDashApp(ViewActions, TaskActions):
     async def tick(self) -> None:
         """Once a second: apply what the engine learned in one batch, tick the time columns. A database that
         cannot be read meanwhile puts up the banner; everything is read again once it can."""
-        if "store" in self._troubles and not await self._load_all():
+        if "store" in self._troubles and not await self.load_all():
             return
         try:
             await self._apply_news()
@@ -226,7 +255,7 @@ class MjDashApp(ViewActions, TaskActions):
             await self._follow()
         feed = await self.db(self.store.changes_since, self._mark)
         if feed.full:
-            await self._load_all()
+            await self.load_all()
         else:
             self._mark = feed.mark
             if feed.removed:
@@ -345,12 +374,13 @@ class MjDashApp(ViewActions, TaskActions):
     def action_add(self) -> None:
         def added(text: str | None) -> None:
             if text:
-                self._added(text)
+                self.add_tasks_from(text)
 
         self.push_screen(AddDialog(), added)
 
     @work(group="store", exit_on_error=False)
-    async def _added(self, text: str) -> None:
+    async def add_tasks_from(self, text: str) -> None:
+        """Add the task IDs found in ``text`` (as `mjdash add -` does) and ask about them at once."""
         found = extract(text)
         result = await self.db(self.store.add, found.ids)
         rows = await self.db(self.store.rows, ids=found.ids)

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from mjdash.core.model import Status
@@ -21,8 +22,20 @@ def _env(sim: Simulator, db: Path) -> dict[str, str]:
 def test_wait_until_all_succeed_then_nothing_more_is_asked(sim: Simulator, tmp_path: Path) -> None:
     db = tmp_path / "w.db"
     done = sim.add_task(age=100, duration=40, outcome=1)
-    soon = sim.add_task(age=59, duration=60, outcome=1, speed="fast")  # finishes about a second from now
-    r = run_cli("wait", "--rate", "20", done.task_id, soon.task_id, env=_env(sim, db))
+    soon = sim.add_task(age=30, duration=10_000, outcome=1, speed="fast")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "mjdash", "wait", "--rate", "20", done.task_id, soon.task_id],
+        env={**os.environ, **_env(sim, db)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    while sim.polls(soon.task_id) == 0 and child.poll() is None:  # wait has seen it running…
+        threading.Event().wait(0.05)
+    sim.finish(soon.task_id)  # …and now it finishes: no race with the wall clock
+    out, err = child.communicate(timeout=60)
+    r = subprocess.CompletedProcess(child.args, child.returncode, out, err)
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"{soon.task_id}  … generating → ✔ success" in r.stdout
     assert "all 2 final: 2 success" in r.stdout

@@ -56,7 +56,8 @@ class Dash:
     def app(self, *, run_engine: bool = True, **kwargs: Any) -> MjDashApp:
         client = KieClient(SIM_KEY, self.sim.url, retry=RetryPolicy.none(), timeout=5)
         cache = ImageCache(self.tmp / "cache")
-        fetcher = ImageFetcher(cache, transport=forwarding_transport(self.sim) if self.sim._files_url else None)
+        public = self.sim.files_url != self.sim.url  # result URLs on a fixed public host (stable snapshots)
+        fetcher = ImageFetcher(cache, transport=forwarding_transport(self.sim) if public else None)
         return make_app(
             self.settings,
             self.store,

@@ -27,7 +27,7 @@ def _plain(app, selector: str) -> str:  # type: ignore[no-untyped-def]
 
 
 async def test_live_updates_in_place_and_toast(live: Dash) -> None:
-    soon = live.sim.add_task(age=58, duration=60, outcome=1, speed="fast", task_type="mj_txt2img")
+    soon = live.sim.add_task(age=30, duration=10_000, outcome=1, speed="fast", task_type="mj_txt2img")
     other = live.sim.add_task(age=0, duration=10_000, speed="relaxed")
     live.store.add([soon.task_id, other.task_id])
     app = live.app()
@@ -35,10 +35,12 @@ async def test_live_updates_in_place_and_toast(live: Dash) -> None:
         table = app.query_one(TaskTable)
         assert table.row_count == 2
         await pilot.press("down")  # cursor on the second row
+        await wait_until(pilot, lambda: table.rows_by_id[soon.task_id].status is Status.GENERATING)
+        live.sim.finish(soon.task_id)  # it finishes once the dashboard has seen it running
         await wait_until(pilot, lambda: table.rows_by_id[soon.task_id].status is Status.SUCCESS)
         assert table.cursor_row == 1  # the cursor did not jump
         assert table.get_cell(soon.task_id, "state").plain == "✔ success"
-        await wait_until(pilot, lambda: any("success" in n.title for n in app._notifications))
+        await wait_until(pilot, lambda: any("success" in n.title for n in app.notices))
 
 
 async def test_detail_shows_params_and_thumbnails(fixed: Dash) -> None:
@@ -106,7 +108,7 @@ async def test_add_remove_refresh_pause(live: Dash) -> None:
         await pilot.press("ctrl+s")
         table = app.query_one(TaskTable)
         await wait_until(pilot, lambda: table.row_count == 1)
-        assert any("added 1" in str(n.message) and "rejected 1" in str(n.message) for n in app._notifications)
+        assert any("added 1" in str(n.message) and "rejected 1" in str(n.message) for n in app.notices)
         await wait_until(pilot, lambda: table.rows_by_id[task.task_id].status is Status.SUCCESS)
         polls = live.sim.stats.by_task[task.task_id]
         await pilot.press("r")  # forces a poll of a final task
@@ -150,7 +152,7 @@ async def test_help_palette_image_view_copy(fixed: Dash) -> None:
         assert {"Add", "Refresh", "Pause", "Filter", "Save", "Copy ID"} <= set(commands)
         await pilot.press("c")
         await settle(pilot)
-        assert any("Copied the task ID" in str(n.message) for n in app._notifications)
+        assert any("Copied the task ID" in str(n.message) for n in app.notices)
         assert app.clipboard == fixed.store.rows()[0].task_id
         await pilot.press("v")
         await wait_until(pilot, lambda: isinstance(app.screen, ImageView))
@@ -171,7 +173,7 @@ async def test_save_task_images(fixed: Dash) -> None:
         box.value = str(out)
         await pilot.press("enter")
         await settle(pilot)
-        await wait_until(pilot, lambda: any("saved 4" in str(n.message) for n in app._notifications))
+        await wait_until(pilot, lambda: any("saved 4" in str(n.message) for n in app.notices))
     assert len(list(out.glob("*.jpg"))) == 4
 
 
@@ -182,18 +184,27 @@ async def test_empty_watchlist_and_resize(live: Dash) -> None:
         assert "press a to add" in _plain(app, "#summary")
         await pilot.resize_terminal(200, 60)
         await pilot.pause()
+        assert app.screen.has_class("-wide") and app.screen.has_class("-tall")
         await pilot.resize_terminal(60, 20)
         await pilot.pause()
+        assert app.screen.has_class("-narrow") and not app.screen.has_class("-wide")
+        await pilot.resize_terminal(60, 10)
+        await pilot.pause()
+        assert app.screen.has_class("-short")
 
 
 async def test_thumbnails_appear_when_the_task_in_the_detail_pane_finishes(live: Dash) -> None:
-    task = live.sim.add_task(age=57, duration=60, outcome=1, task_type="mj_txt2img", speed="fast")
+    task = live.sim.add_task(age=30, duration=10_000, outcome=1, task_type="mj_txt2img", speed="fast")
     live.store.add([task.task_id])
     app = live.app()
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(TaskTable)
         await wait_until(pilot, lambda: app.detail.task_id == task.task_id)
+        await wait_until(pilot, lambda: table.rows_by_id[task.task_id].status is Status.GENERATING)
+        await wait_until(pilot, lambda: app.detail.task_id == task.task_id)
+        await pilot.pause()
         assert not app.detail.query(".thumb-image")  # still generating: no images yet
+        live.sim.finish(task.task_id)
         await wait_until(pilot, lambda: table.rows_by_id[task.task_id].status is Status.SUCCESS)
         await wait_until(pilot, lambda: len(app.detail.query(".thumb-image")) == 4)
 
@@ -212,7 +223,7 @@ async def test_database_failures_show_a_banner_and_recover(live: Dash, monkeypat
 
         monkeypatch.setattr(live.store, "rows", failing_rows)
         live.store.add(["ffffffffffffffffffffffffffffffff"])  # arrives while the database cannot be read
-        await app._load_all()
+        await app.load_all()
         assert app.banner.display and "stayed locked" in _plain(app, "#banner")
         assert table.row_count == 1  # the table keeps what it had
         monkeypatch.setattr(live.store, "rows", real_rows)  # the lock is gone
@@ -248,8 +259,8 @@ async def test_a_failed_job_is_a_toast_and_a_failed_engine_restarts(
             raise StoreError("cannot write w.db: it is read-only — fix its permissions or use --db")
 
         monkeypatch.setattr(live.store, "add", add_fails)
-        app._added("0123456789abcdef0123456789abcdef")
-        await wait_until(pilot, lambda: any("read-only" in str(n.message) for n in app._notifications))
+        app.add_tasks_from("0123456789abcdef0123456789abcdef")
+        await wait_until(pilot, lambda: any("read-only" in str(n.message) for n in app.notices))
         assert app.is_running
 
 

@@ -39,7 +39,7 @@ def test_error_banner(snap_compare: Any, fixed: Dash) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await _ready(pilot)
         rejected = Fetch("x", Outcome.UNAUTHORIZED, api_code=401, api_message="You do not have access permissions")
-        app._engine_event(StateChanged(EngineState(Mode.BLOCKED, T0, T0 + 60, rejected.message)))
+        app.engine_event(StateChanged(EngineState(Mode.BLOCKED, T0, T0 + 60, rejected.message)))
         await app.tick()
         await pilot.pause()
 

@@ -7,6 +7,7 @@ import pytest
 
 from mjdash.core.api import (
     EXPLANATIONS,
+    BearerForOrigin,
     KieClient,
     Outcome,
     RetryPolicy,
@@ -122,9 +123,11 @@ async def test_key_goes_only_to_the_api_origin() -> None:
 
     client = KieClient("sk-very-secret", "https://api.kie.ai", transport=httpx.MockTransport(handler))
     await client.fetch("a&b=c")
-    await client._http.get("https://evil.example/x")  # another origin over the same client
-    await client._http.get("http://api.kie.ai/x")  # same host, other scheme
     await client.aclose()
+    auth = BearerForOrigin(Secret("sk-very-secret"), ("https", "api.kie.ai", None))  # what the client uses
+    async with httpx.AsyncClient(auth=auth, transport=httpx.MockTransport(handler)) as other:
+        await other.get("https://evil.example/x")  # another origin
+        await other.get("http://api.kie.ai/x")  # same host, other scheme
     assert seen[0] == ("https://api.kie.ai/api/v1/mj/record-info?taskId=a%26b%3Dc", "Bearer sk-very-secret")
     assert seen[1][1] is None and seen[2][1] is None
     assert "sk-very-secret" not in repr(client) and "sk-very-secret" not in repr(Secret("sk-very-secret"))

@@ -20,7 +20,7 @@ from mjdash.core.model import Status
 from mjdash.core.outcomes import Fetch, Outcome
 from mjdash.core.poller import Poller
 from mjdash.core.ratelimit import Aimd, RateLimiter
-from mjdash.core.schedule import AdaptivePolicy, Durations, NaivePolicy, Tracked
+from mjdash.core.schedule import AdaptivePolicy, Durations, NaivePolicy, Tracked, km_median
 from mjdash.core.store import Store
 from tests.loop_clock import LoopClock
 from tests.unit.fake_api import FakeApi, FakeTask
@@ -237,11 +237,23 @@ async def test_a_task_far_past_its_kind_is_flagged_stuck_once(tmp_path: Path) ->
 
 def test_stuck_uses_the_learned_p99_once_there_are_samples() -> None:
     policy = AdaptivePolicy(stuck_factor=3.0)
-    for i in range(40):
-        policy.durations.learn("mj_txt2img", "fast", 20 + i)  # 20..59 s
+    for seconds in [20.0] * 30 + [60.0, 70.0, 80.0, 90.0, 100.0] * 2:  # mostly 20 s, a long tail
+        policy.durations.learn("mj_txt2img", "fast", seconds)
     task = Tracked("t", Status.GENERATING, 0.0, created_at=0.0, task_type="mj_txt2img", speed="fast")
-    assert policy.stuck_after(task) == pytest.approx(58.6, abs=0.1)
-    assert not policy.is_stuck(task, 50) and policy.is_stuck(task, 70)
+    assert policy.stuck_after(task) == pytest.approx(100, abs=0.5)  # the p99, not 3 × the 20 s median
+    assert not policy.is_stuck(task, 90) and policy.is_stuck(task, 110)
+
+
+def test_tasks_still_running_raise_an_estimate_their_class_outlived() -> None:
+    """No task has finished yet, but half of those running are past the 60 s prior: the estimate follows them,
+    so they are neither ranked as long overdue nor flagged stuck."""
+    durations = Durations()
+    durations.running("mj_txt2img", "fast", [30.0, 90.0, 150.0, 210.0, 270.0, 330.0])
+    assert durations.expected("mj_txt2img", "fast") == 90.0  # five outlived 90 s, none finished: at least that
+    durations.running("mj_txt2img", "fast", [10.0, 20.0, 30.0])  # young ones only: the prior stands
+    assert durations.expected("mj_txt2img", "fast") == 60.0
+    assert km_median([10.0, 20.0, 30.0, 40.0], []) == 20.0
+    assert km_median([10.0, 20.0], [15.0, 15.0, 50.0, 60.0]) == 20.0  # S(20) = 5/9 > ½: beyond the last finish
 
 
 # -- cost at scale ----------------------------------------------------------------------------------------------

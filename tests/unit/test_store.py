@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -176,15 +177,25 @@ def test_empty_file_becomes_a_database(tmp_path: Path) -> None:
         assert store.count() == 1
 
 
-class _FailingConnection:
-    """A connection whose every statement fails the way SQLite does when something outside goes wrong."""
+class FailingConnection:
+    """A real connection that, once armed, fails every statement the way SQLite does when something outside goes
+    wrong (another process holding the lock, a full disk, a read-only file, a bad disk)."""
 
-    def __init__(self, message: str) -> None:
-        self.message = message
-        self.in_transaction = False
+    def __init__(self, real: sqlite3.Connection) -> None:
+        self.real = real
+        self.message: str | None = None
 
-    def execute(self, *args: object) -> None:
-        raise sqlite3.OperationalError(self.message)
+    @property
+    def in_transaction(self) -> bool:
+        return self.real.in_transaction
+
+    def execute(self, *args: Any) -> Any:
+        if self.message is not None:
+            raise sqlite3.OperationalError(self.message)
+        return self.real.execute(*args)
+
+    def close(self) -> None:
+        self.real.close()
 
 
 @pytest.mark.parametrize(
@@ -197,18 +208,19 @@ class _FailingConnection:
     ],
 )
 def test_failures_in_use_are_one_line_store_errors(tmp_path: Path, sqlite_says: str, we_say: str) -> None:
-    store = Store(tmp_path / "w.db")
-    real = store._db
-    store._db = _FailingConnection(sqlite_says)  # type: ignore[assignment]
-    try:
+    connections: list[FailingConnection] = []
+
+    def connect(*args: Any, **kwargs: Any) -> Any:
+        connections.append(FailingConnection(sqlite3.connect(*args, **kwargs)))
+        return connections[-1]
+
+    with Store(tmp_path / "w.db", connect=connect) as store:
+        connections[0].message = sqlite_says
         for call in (lambda: store.add(["a1b2c3"]), store.rows):
             with pytest.raises(StoreError) as caught:
                 call()  # type: ignore[operator]
             assert we_say in str(caught.value) and str(tmp_path / "w.db") in str(caught.value)
             assert "\n" not in str(caught.value)
-    finally:
-        store._db = real
-        store.close()
 
 
 # -- the change feed -----------------------------------------------------------------------------------------------
