@@ -145,7 +145,7 @@ async def test_a_batch_far_faster_than_the_prior_is_tracked_as_such(tmp_path: Pa
         async def submit() -> None:
             for task_id in ids:
                 store.add([task_id])
-                await asyncio.sleep(1.0)
+                await clock.sleep(1.0)
 
         adder = asyncio.ensure_future(submit())
         await run_for(engine, 200)
@@ -273,9 +273,9 @@ async def test_choosing_a_task_does_not_scan_the_watchlist(tmp_path: Path) -> No
         batch(api, store, [100_000.0] * 5000)
         engine = make_engine(api, store, clock, rate=20, concurrency=8, policy=CountingPolicy())
         run = asyncio.ensure_future(engine.run())
-        await asyncio.sleep(1)
+        await clock.sleep(1)
         CountingPolicy.ranks, before = 0, len(api.calls)
-        await asyncio.sleep(30)
+        await clock.sleep(30)
         engine.stop()
         await run
     requests = len(api.calls) - before
@@ -299,13 +299,13 @@ async def test_other_processes_changes_arrive_through_the_feed_not_a_full_read(
         monkeypatch.setattr(store, "iter_rows", spy)
         engine = make_engine(api, store, clock, rate=5)
         run = asyncio.ensure_future(engine.run())
-        await asyncio.sleep(5)
+        await clock.sleep(5)
         with Store(store.path, clock=clock.now) as other:  # another process's connection
             other.add(["late"])
             api.tasks["late"] = FakeTask(clock.now(), 10_000)
             other.remove(["t0000"])
         changed_at = clock.now()
-        await asyncio.sleep(30)
+        await clock.sleep(30)
         engine.stop()
         await run
     asked_after = [(t, tid) for t, tid in api.calls if t > changed_at]
