@@ -293,18 +293,23 @@ class MjDashApp(ViewActions, TaskActions):
         self.banner.display = text is not None
 
     def _refresh_header(self) -> None:
-        """The header from counts kept as rows change; only the expiring count (which time alone changes) is
-        recounted over every row, and at most every EXPIRING_EVERY seconds."""
+        """The header from counts kept as rows change. The expiring count, which time alone changes, is recounted
+        over every row at most every EXPIRING_EVERY seconds, off the event loop (100,000 rows take ~80 ms)."""
         view, state, now = self.table.view, self.header_state, self.clock.now()
         state.counts = view.counts
         state.total = len(view.rows_by_id)
         state.done = sum(n for status, n in view.counts.items() if status.is_final)
         if now - self._expiring_at >= EXPIRING_EVERY or view.generation != self._expiring_generation:
-            rows = view.rows_by_id.values()
-            state.expiring = sum(1 for r in rows if is_expiring(r, now, self.settings.expiry_days))
             self._expiring_at, self._expiring_generation = now, view.generation
+            self._count_expiring(list(view.rows_by_id.values()), now)
         state.filter_note = filter_note(view)
         self.header.render_state(state, now)
+
+    @work(exclusive=True, group="expiring", exit_on_error=False)
+    async def _count_expiring(self, rows: list[TaskRow], now: float) -> None:
+        days = self.settings.expiry_days
+        self.header_state.expiring = await self.db(lambda: sum(1 for r in rows if is_expiring(r, now, days)))
+        self.header.render_state(self.header_state, self.clock.now())
 
     # -- failures ---------------------------------------------------------------------------------------------
     @on(Worker.StateChanged)
