@@ -127,3 +127,12 @@ def test_bad_settings_end_with_one_line_and_exit_2(sim: Simulator, tmp_path: Pat
         assert r.returncode == 2, (args, r.stderr)
         assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert "Traceback" not in r.stderr and "SECRETPART" not in r.stderr + r.stdout
+
+
+def test_status_cuts_a_huge_prompt_in_its_human_output(sim: Simulator) -> None:
+    task = sim.add_task(age=100, duration=40)
+    task.params["prompt"] = "x" * 100_000
+    human = run_cli("status", task.task_id, env=_env(sim))
+    assert "… 96,000 more characters (status --json shows it all)" in human.stdout and len(human.stdout) < 6000
+    whole = json.loads(run_cli("status", "--json", task.task_id, env=_env(sim)).stdout)
+    assert len(whole[0]["prompt"]) == 100_000

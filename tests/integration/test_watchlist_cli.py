@@ -229,3 +229,13 @@ def test_export_on_a_full_disk_is_exit_1_and_leaves_no_temp_file(
     assert code == 1 and "No space left on device" in err and len(err.strip().splitlines()) == 1
     assert [p.name for p in out.parent.iterdir()] == ["all.csv"]  # no temp file left behind
     assert out.read_text() == "the previous export\n"  # and the old export is intact
+
+
+def test_an_empty_listing_says_why(tmp_path: Path) -> None:
+    env = {"MJDASH_DB": str(tmp_path / "w.db")}
+    assert "no tasks in the watchlist" in run_cli("ls", env=env).stdout
+    assert run_cli("add", "--batch", "real", "t1", "t2", "t3", env=env).returncode == 0
+    other = run_cli("ls", "--batch", "nope", env=env).stdout
+    assert "no tasks in batch 'nope' (no such batch) (3 in the watchlist)" in other
+    expiring = run_cli("ls", "--expiring", env=env).stdout
+    assert "expiring within 48 h unsaved (3 in the watchlist)" in expiring
