@@ -173,3 +173,13 @@ async def test_permanent_errors_are_not_retried(fake_clock) -> None:  # type: ig
 def test_bad_base_url_is_refused() -> None:
     with pytest.raises(ValueError, match="base URL"):
         KieClient("k", "ftp://api.kie.ai")
+
+
+async def test_a_protocol_error_never_carries_the_request_headers_into_a_message() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.LocalProtocolError(f"Illegal header value b'{request.headers['authorization']}'")
+
+    async with KieClient("sk-very-secret", "https://api.kie.ai", transport=httpx.MockTransport(handler)) as client:
+        fetch = await client.fetch_once("t")
+    assert fetch.outcome is Outcome.NETWORK and "sk-very-secret" not in fetch.message
+    assert "LocalProtocolError" in fetch.message
