@@ -25,6 +25,7 @@ demo: $(STAMP_RUN)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check mjdash tests benchmarks
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
