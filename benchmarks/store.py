@@ -104,7 +104,12 @@ def main() -> None:
 
     assert len(json.loads(cli_ls())) == N  # checked outside the timing
 
-    rows.append(("whole process: mjdash ls --json (10k tasks with records)", median_time(cli_ls)))
+    def cli_ls_timed() -> None:  # the command's own time: its output goes to /dev/null, not through our pipe
+        subprocess.run(
+            [sys.executable, "-m", "mjdash", "ls", "--json"], env=env_full, check=True, stdout=subprocess.DEVNULL
+        )
+
+    rows.append(("whole process: mjdash ls --json (10k tasks with records)", median_time(cli_ls_timed, 5)))
     settings = Settings(db_path=full)
     rows.append(
         (

@@ -15,7 +15,7 @@ from mjdash.config import Settings
 from mjdash.core.atomic import atomic_file
 from mjdash.core.expiry import expires_at, is_expiring
 from mjdash.core.ids import add_summary, extract
-from mjdash.core.model import FINAL_STATES, Status, Task, iso
+from mjdash.core.model import FINAL_STATES, Status, Task, iso_epoch
 from mjdash.core.store import AddResult, Store, TaskRow, task_from, to_datetime
 from mjdash.core.text import safe, safe_json, write_json_array
 from mjdash.core.timefmt import ago, duration
@@ -135,15 +135,16 @@ def row_json(row: TaskRow, task: Task, expiry_days: float = 14.0) -> dict[str, A
         "batch": row.batch,
         "note": row.note,
         "status": row.status.value,
-        "added_at": iso(to_datetime(row.added_at)),
+        "added_at": iso_epoch(row.added_at),
     }
-    for key, value in task.to_json().items():
-        data.setdefault(key, value)
+    public = task.to_json()
+    del public["task_id"], public["status"]  # the watchlist's own come first
+    data.update(public)
     data["api_code"] = row.api_code
     data["error_message"] = data["error_message"] or row.last_error
-    data["last_polled"] = iso(to_datetime(row.last_polled))
+    data["last_polled"] = iso_epoch(row.last_polled)
     data["last_error"] = row.last_error
-    data["expires_at"] = iso(to_datetime(expires_at(row, expiry_days)))
+    data["expires_at"] = iso_epoch(expires_at(row, expiry_days))
     data["saved"] = row.saved_at is not None
     data["stuck"] = row.stuck_since is not None and row.status is Status.GENERATING
     return data

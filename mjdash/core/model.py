@@ -129,7 +129,14 @@ def iso(value: datetime | None) -> str | None:
     """ISO-8601 UTC with a Z, or None."""
     if value is None:
         return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not UTC:  # the parser's datetimes are UTC already: no conversion (ls --json makes 50k)
+        value = value.astimezone(UTC)
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def iso_epoch(seconds: float | None) -> str | None:
+    """``iso`` of epoch seconds."""
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
 def parse_time(value: object) -> datetime | None:
