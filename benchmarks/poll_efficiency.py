@@ -38,7 +38,7 @@ from mjdash.core.poller import Poller
 from mjdash.core.schedule import AdaptivePolicy, NaivePolicy
 from mjdash.core.store import Store
 from mjdash.sim.lifecycle import make_task
-from mjdash.sim.server import Simulator
+from mjdash.sim.server import Simulator, busiest_second
 
 # Pacing margin: the engine keeps consecutive requests (1 + MARGIN)/R apart so that jitter between sending and
 # arriving cannot put R + 1 requests into one of the server's seconds. Loopback jitter of a few real milliseconds
@@ -186,16 +186,6 @@ class Observer:
         return fetch
 
 
-def busiest_window(times: list[float]) -> int:
-    times = sorted(times)
-    best, start = 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - 1.0:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
-
-
 async def submit(case: Case, sim: SimProcess, store: Store, clock: SimClock, ids: list[str]) -> None:
     """The batch script: each task is created on the simulator and added to the watchlist at once."""
     rng = random.Random(11)
@@ -237,8 +227,8 @@ async def run_one(case: Case, policy: AdaptivePolicy) -> dict[str, float]:
     return {
         "requests": requests,
         "429s": throttled,
-        "window": busiest_window(arrivals),
-        "sent_window": busiest_window(observer.sent),
+        "window": busiest_second(arrivals),
+        "sent_window": busiest_second(observer.sent),
         "median": statistics.median(latencies),
         "p95": latencies[int(0.95 * (len(latencies) - 1))],
         "max": latencies[-1],

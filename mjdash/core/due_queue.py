@@ -16,7 +16,6 @@ and the heaps are rebuilt when stale entries outnumber live ones.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
 
 _Entry = tuple[float, int, str, int]  # (time, sequence, task_id, generation)
 
@@ -33,9 +32,6 @@ class DueQueue:
 
     def __contains__(self, task_id: object) -> bool:
         return task_id in self._gen
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._gen)
 
     def put(self, task_id: str, eligible_at: float, rank: float) -> None:
         """Queue (or re-queue) a task; any earlier entry for it becomes stale."""
@@ -66,15 +62,6 @@ class DueQueue:
                 return eligible_at
             heapq.heappop(self._waiting)
         return None
-
-    def has_ready(self, now: float) -> bool:
-        self._promote(now)
-        while self._ready:
-            _, _, task_id, gen = self._ready[0]
-            if self._gen.get(task_id) == gen:
-                return True
-            heapq.heappop(self._ready)
-        return False
 
     def _promote(self, now: float) -> None:
         waiting, ready = self._waiting, self._ready

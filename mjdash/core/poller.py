@@ -161,9 +161,6 @@ class Poller:
         if self._wake is not None:
             self._wake.set()
 
-    def is_pending(self, task_id: str) -> bool:
-        return task_id in self.watched.pending
-
     # -- the watchlist --------------------------------------------------------------------------------------
     async def _sync(self) -> None:
         """Bring the engine's view up to date with the store: everything the first time, then only what changed

@@ -120,9 +120,6 @@ class Durations:
             self.at_least[key] = bound
             self._cache.clear()
 
-    def count(self, task_type: str | None, speed: str | None) -> int:
-        return len(self.samples.get((task_type, norm_speed(speed)), ()))
-
     def expected(self, task_type: str | None, speed: str | None) -> float:
         return self._cached("e", task_type, norm_speed(speed))
 

@@ -56,6 +56,17 @@ class Stats:
     by_task: dict[str, int] = field(default_factory=dict)
 
 
+def busiest_second(times: Iterable[float]) -> int:
+    """The most requests in any window of one second [t, t+1) — what a server that counts per second sees."""
+    ordered = sorted(times)
+    best, start = 0, 0
+    for end, t in enumerate(ordered):
+        while ordered[start] <= t - 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
 class _WindowCount:
     """A server that counts: at most ``limit`` requests in any one second of simulated time."""
 
