@@ -114,7 +114,7 @@ class Poller:
         self.recorder = Recorder(store, offload)
         self._reload_now = False
         self._force_all = False
-        self._force_ids: set[str] = set()
+        self._force_ids: dict[str, None] = {}  # in the order asked (a set's order changes with the hash seed)
         self._wake: asyncio.Event | None = None
         self.policy.durations.learn_all(store.finished_durations())
 
@@ -148,8 +148,8 @@ class Poller:
             self._force_all = True
             count = len(self.watched.tasks)
         else:
-            wanted = set(task_ids)
-            self._force_ids |= wanted
+            wanted = dict.fromkeys(task_ids)
+            self._force_ids.update(wanted)
             count = len(wanted)
         self._reload_now = True
         if self._state.mode in (Mode.OFFLINE, Mode.BLOCKED, Mode.RATE_LIMITED):
@@ -176,7 +176,7 @@ class Poller:
                 self.watched.apply(self._in_scope(feed))
                 self._mark = feed.mark
         self.watched.force(self.watched.tasks.keys() if self._force_all else self._force_ids)
-        self._force_all, self._force_ids = False, set()
+        self._force_all, self._force_ids = False, {}
 
     def _load_all(self) -> None:
         mark = self.store.mark()  # before the rows: a change in between is read again next time, harmlessly

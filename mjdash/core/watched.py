@@ -35,7 +35,7 @@ class Watched:
         self.counts: Counter[Status] = Counter()
         self.inflight: set[str] = set()
         self._queue = DueQueue()
-        self._by_class: dict[Klass, set[str]] = {}
+        self._by_class: dict[Klass, dict[str, None]] = {}  # insertion-ordered: the same order under any hash seed
         self._keyed: dict[Klass, float] = {}  # the expected duration each class was last ranked with
         self._rekey: deque[str] = deque()
         self._removed_inflight: set[str] = set()
@@ -146,7 +146,7 @@ class Watched:
         self.pending.discard(task.task_id)
         self.stuck.discard(task.task_id)
         if task.klass is not None:
-            self._by_class.get(task.klass, set()).discard(task.task_id)
+            self._by_class.get(task.klass, {}).pop(task.task_id, None)
             task.klass = None
 
     def _file(self, task: Tracked) -> None:
@@ -155,8 +155,8 @@ class Watched:
         if task.klass == key:
             return
         if task.klass is not None:
-            self._by_class.get(task.klass, set()).discard(task.task_id)
-        self._by_class.setdefault(key, set()).add(task.task_id)
+            self._by_class.get(task.klass, {}).pop(task.task_id, None)
+        self._by_class.setdefault(key, {})[task.task_id] = None
         self._keyed.setdefault(key, self.policy.durations.expected(*key))
         task.klass = key
 
@@ -176,9 +176,10 @@ class Watched:
             return
         self._running_at = now
         for (task_type, speed), members in self._by_class.items():
-            ages = [  # at most RUNNING_SAMPLE of them (a set's order is as good as a random sample): O(1) per class
+            step = max(1, len(members) // RUNNING_SAMPLE)  # about RUNNING_SAMPLE of them, spread over the class
+            ages = [
                 task.age(task.last_polled)
-                for task in (self.tasks[t] for t in itertools.islice(members, RUNNING_SAMPLE))
+                for task in (self.tasks[t] for t in itertools.islice(members, 0, None, step))
                 if task.status is Status.GENERATING and task.last_polled is not None and task.created_at is not None
             ]
             self.policy.durations.running(task_type, speed, ages)

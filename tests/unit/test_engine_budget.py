@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import random
 import statistics
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -352,3 +355,22 @@ async def test_an_unknown_success_flag_ends_as_an_error_after_give_up_after(tmp_
     asked = [t for t, _ in api.calls]
     assert 300 <= asked[-1] - asked[0] <= 400 and len(asked) < 20  # backed off, then given up
     assert any(isinstance(e, TaskErrored) and e.gave_up for e in events)
+
+
+def test_the_engine_asks_in_the_same_order_under_any_hash_seed() -> None:
+    """Ties between equal ranks are broken by arrival order, never by a set's iteration order (which changes with
+    PYTHONHASHSEED from one run to the next): the same inputs give the same requests in every process."""
+    root = Path(__file__).resolve().parents[2]
+    traces = [
+        subprocess.run(
+            [sys.executable, "-m", "tests.unit.engine_trace"],
+            cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    ]
+    assert traces[0].count("\n") >= 40
+    assert traces[0] == traces[1]
