@@ -40,7 +40,7 @@ screenshots: $(STAMP)
 	$(BIN)/pytest tests/ui/test_snapshots.py --snapshot-update -q
 	mkdir -p screenshots
 	for f in tests/ui/__snapshots__/test_snapshots/*.svg; do \
-		cp "$$f" "screenshots/$$(basename "$$f" .svg | sed 's/^test_//').svg"; done
+		cp "$$f" "screenshots/$$(basename "$$f" .svg | sed 's/^test_//; s/\[/-/; s/\]//').svg"; done
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

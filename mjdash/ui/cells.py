@@ -8,21 +8,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from rich.style import Style
 from rich.text import Text
 
 from mjdash.core.model import Status
 from mjdash.core.store import TaskRow
 from mjdash.core.text import safe
 from mjdash.core.timefmt import ago, duration
+from mjdash.ui.palette import NO_COLOUR, Palette
 
-STATE_STYLE: dict[Status, tuple[str, str, str]] = {
-    Status.GENERATING: ("◐", "generating", "yellow"),
-    Status.SUCCESS: ("✔", "success", "green"),
-    Status.FAILED: ("✖", "failed", "red"),
-    Status.GENERATION_FAILED: ("✖", "gen. failed", "red"),
-    Status.NOT_FOUND: ("?", "not found", "magenta"),
-    Status.ERROR: ("!", "error", "magenta"),
-    Status.UNKNOWN: ("·", "waiting", "dim"),
+STATES: dict[Status, tuple[str, str, str]] = {  # icon, word, palette role
+    Status.GENERATING: ("◐", "generating", "running"),
+    Status.SUCCESS: ("✔", "success", "success"),
+    Status.FAILED: ("✖", "failed", "failure"),
+    Status.GENERATION_FAILED: ("✖", "gen. failed", "failure"),
+    Status.NOT_FOUND: ("?", "not found", "missing"),
+    Status.ERROR: ("!", "error", "missing"),
+    Status.UNKNOWN: ("·", "waiting", "waiting"),
 }
 
 COLUMNS: tuple[tuple[str, str, int | None], ...] = (
@@ -42,7 +44,7 @@ COLUMNS: tuple[tuple[str, str, int | None], ...] = (
 COLUMN_KEYS = tuple(key for _, key, _ in COLUMNS)
 
 
-def text(value: str | None, limit: int | None = None, style: str = "") -> Text:
+def text(value: str | None, limit: int | None = None, style: Style | str = "") -> Text:
     """API text, first line only, control characters made visible, cut to ``limit``."""
     if not value:
         return Text("", style=style)
@@ -52,13 +54,13 @@ def text(value: str | None, limit: int | None = None, style: str = "") -> Text:
     return Text(line, style=style, no_wrap=True)
 
 
-STUCK_STYLE = ("⚠", "stuck", "bold yellow")
+STUCK = ("⚠", "stuck", "warning")
 
 
-def state_cell(status: Status, stuck: bool = False) -> Text:
+def state_cell(status: Status, stuck: bool = False, palette: Palette = NO_COLOUR) -> Text:
     """The state as icon, word and colour; a running task the engine flagged as stuck shows "stuck"."""
-    icon, word, colour = STUCK_STYLE if stuck and status is Status.GENERATING else STATE_STYLE[status]
-    return Text(f"{icon} {word}", style=colour)
+    icon, word, role = STUCK if stuck and status is Status.GENERATING else STATES[status]
+    return Text(f"{icon} {word}", style=palette[role])
 
 
 def short_id(task_id: str) -> str:
@@ -69,29 +71,29 @@ def _dt(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, tz=UTC)
 
 
-def took(row: TaskRow, now: float) -> Text:
+def took(row: TaskRow, now: float, palette: Palette) -> Text:
     if row.duration_s is not None:
         return Text(duration(row.duration_s))
     if row.status is Status.GENERATING and row.created_at is not None:
-        return Text(duration(now - row.created_at), style="yellow")
+        return Text(duration(now - row.created_at), style=palette["running"])
     return Text("")
 
 
-def checked(row: TaskRow, now: float, stale_after: float) -> Text:
+def checked(row: TaskRow, now: float, stale_after: float, palette: Palette) -> Text:
     if row.last_polled is None:
-        return Text("never", style="dim")
+        return Text("never", style=palette["muted"])
     label = ago(_dt(row.last_polled), datetime.fromtimestamp(now, tz=UTC))
     stale = now - row.last_polled > stale_after and not row.status.is_final
-    return Text(label, style="bold yellow" if stale else "dim")
+    return Text(label, style=palette["warning" if stale else "muted"])
 
 
-def row_cells(row: TaskRow, now: float, stale_after: float = 120.0) -> dict[str, Text]:
+def row_cells(row: TaskRow, now: float, palette: Palette = NO_COLOUR, stale_after: float = 120.0) -> dict[str, Text]:
     """One table row, keyed by column key."""
     error = row.error_message if row.status.is_failure else None
     if row.status in (Status.NOT_FOUND, Status.ERROR):
         error = row.last_error
     return {
-        "state": state_cell(row.status, row.stuck_since is not None),
+        "state": state_cell(row.status, row.stuck_since is not None, palette),
         "task": Text(short_id(safe(row.task_id))),
         "type": text((row.task_type or "").removeprefix("mj_"), 13),
         "prompt": text(row.prompt, 60),
@@ -99,10 +101,10 @@ def row_cells(row: TaskRow, now: float, stale_after: float = 120.0) -> dict[str,
         "speed": text(row.speed, 7),
         "ver": text(row.version, 4),
         "created": Text(ago(_dt(row.created_at), datetime.fromtimestamp(now, tz=UTC))),
-        "took": took(row, now),
+        "took": took(row, now, palette),
         "imgs": Text(str(row.n_results) if row.n_results else "", justify="right"),
-        "checked": checked(row, now, stale_after),
-        "error": text(error, 60, style="red"),
+        "checked": checked(row, now, stale_after, palette),
+        "error": text(error, 60, style=palette["failure"]),
     }
 
 

@@ -6,6 +6,7 @@ import io
 
 import pytest
 from rich.console import Console
+from textual.color import Color
 from textual.widgets import Input, Static, TextArea
 
 from mjdash.core.events import Mode
@@ -299,3 +300,18 @@ async def test_other_processes_changes_appear_live(live: Dash) -> None:
         await wait_until(pilot, lambda: first.task_id not in table.rows_by_id)
         assert table.shown_ids == [done.task_id]
         assert app.header_state.counts[Status.SUCCESS] == 1 and app.header_state.total == 1
+
+
+async def test_state_colours_follow_the_theme(fixed: Dash) -> None:
+    """The table's state colours are the theme's, and follow it when the user picks another."""
+    app = fixed.app(run_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.query_one(TaskTable)
+        done = next(r.task_id for r in table.rows_by_id.values() if r.status is Status.SUCCESS)
+        for theme in ("textual-dark", "textual-light", "gruvbox"):
+            app.theme = theme
+            await settle(pilot)
+            colour = table.get_cell(done, "state").style.color  # type: ignore[union-attr]
+            assert colour is not None
+            assert Color.from_rich_color(colour) == Color.parse(app.theme_variables["text-success"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from mjdash.core.events import EngineState, Mode, StateChanged
@@ -68,3 +69,20 @@ def test_narrow_terminal_marked_and_sorted(snap_compare: Any, fixed: Dash) -> No
         await _ready(pilot)
 
     assert snap_compare(fixed.app(run_engine=False), terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize("theme", ["textual-light", "gruvbox"])
+def test_a_theme_chosen_at_run_time_recolours_everything(snap_compare: Any, fixed: Dash, theme: str) -> None:
+    """The theme is switched after the first frame (as ctrl+p → theme does): states, times, the header, the detail
+    pane's labels and errors and the banner all take its colours."""
+    app = fixed.app(run_engine=False)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await pilot.press("down", "down")
+        await _ready(pilot)
+        app.engine_event(StateChanged(EngineState(Mode.OFFLINE, T0, T0 + 30, "network: connection refused")))
+        await app.tick()
+        app.theme = theme
+        await _ready(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -10,8 +10,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from mjdash.ui.palette import COMPONENT_CLASSES, palette_of
+
 
 class HelpScreen(ModalScreen[None]):
+    COMPONENT_CLASSES = set(COMPONENT_CLASSES)
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
 
     def __init__(self, bindings: list[tuple[str, str]]) -> None:
@@ -20,7 +23,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         table = Table(title="mjdash — keys", expand=True, show_edge=False)
-        table.add_column("key", style="bold cyan", no_wrap=True)
+        table.add_column("key", style=palette_of(self)["accent"], no_wrap=True)
         table.add_column("what it does")
         for key, description in self.rows:
             table.add_row(Text(key), Text(description))

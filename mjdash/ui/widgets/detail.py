@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Group
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,22 +24,23 @@ from mjdash.core.store import TaskRow
 from mjdash.core.text import capped, safe
 from mjdash.core.timefmt import ago, duration, local
 from mjdash.ui.cells import state_cell
+from mjdash.ui.palette import COMPONENT_CLASSES, NO_COLOUR, Palette, palette_of
 
 COPY_HINT = "y copies the whole prompt; mjdash export has every value in full"
 PARAM_ORDER = ("prompt", "taskType", "aspectRatio", "speed", "version", "stylization", "weirdness", "variety")
 
 
-def _value(value: Any) -> Text:
+def _value(value: Any, muted: Style) -> Text:
     if isinstance(value, list):
         if not value:
-            return Text("(none)", style="dim")
+            return Text("(none)", style=muted)
         return Text(_long("\n".join(f"• {v}" for v in value[:100])))
     if isinstance(value, dict):
         import json
 
         return Text(_long(json.dumps(value, ensure_ascii=False)))
     if value is None or value == "":
-        return Text("—", style="dim")
+        return Text("—", style=muted)
     if isinstance(value, bool):
         return Text("true" if value else "false")
     return Text(_long(str(value)))
@@ -49,12 +51,14 @@ def _long(text: str) -> str:
     return safe(capped(text, COPY_HINT), newlines=True)
 
 
-def describe(task: Task, row: TaskRow | None, now: float, expiry_days: float) -> tuple[Group, Group]:
+def describe(
+    task: Task, row: TaskRow | None, now: float, expiry_days: float, palette: Palette = NO_COLOUR
+) -> tuple[Group, Group]:
     """Everything about one task, as Rich renderables built from Text (no markup): (facts, parameters+results)."""
     now_dt = datetime.fromtimestamp(now, tz=UTC)
-    head = Text.assemble(state_cell(task.status), "  ", Text(safe(task.task_id), style="bold"))
+    head = Text.assemble(state_cell(task.status, palette=palette), "  ", Text(safe(task.task_id), style="bold"))
     facts = Table.grid(padding=(0, 1))
-    facts.add_column(style="bold cyan", no_wrap=True)
+    facts.add_column(style=palette["accent"], no_wrap=True)
     facts.add_column(overflow="fold")
     facts.add_row("type", Text(safe(task.task_type or "—")))
     if row is not None and row.batch:
@@ -66,7 +70,7 @@ def describe(task: Task, row: TaskRow | None, now: float, expiry_days: float) ->
     if task.duration_s is not None:
         facts.add_row("took", Text(duration(task.duration_s)))
     elif task.created_at and not task.status.is_final:
-        facts.add_row("elapsed", Text(duration((now_dt - task.created_at).total_seconds()), style="yellow"))
+        facts.add_row("elapsed", Text(duration((now_dt - task.created_at).total_seconds()), style=palette["running"]))
     if row is not None and row.last_polled:
         checked = datetime.fromtimestamp(row.last_polled, tz=UTC)
         facts.add_row("checked", Text(ago(checked, now_dt)))
@@ -75,17 +79,17 @@ def describe(task: Task, row: TaskRow | None, now: float, expiry_days: float) ->
         if api_code is not None:
             facts.add_row("API code", Text(f"{api_code} — {explain_code(api_code) or 'a code the spec does not list'}"))
         facts.add_row("errorCode", Text(str(task.error_code) if task.error_code is not None else "—"))
-        facts.add_row("errorMessage", Text(_long(task.error_message or "—"), style="red"))
+        facts.add_row("errorMessage", Text(_long(task.error_message or "—"), style=palette["failure"]))
     if row is not None and row.last_error and not task.status.is_final:
-        facts.add_row("last error", Text(_long(row.last_error), style="magenta"))
+        facts.add_row("last error", Text(_long(row.last_error), style=palette["missing"]))
     params = Table.grid(padding=(0, 1))
-    params.add_column(style="cyan", no_wrap=True)
+    params.add_column(style=palette["param"], no_wrap=True)
     params.add_column(overflow="fold")
     keys = [k for k in PARAM_ORDER if k in task.params] + sorted(k for k in task.params if k not in PARAM_ORDER)
     for key in keys:
-        params.add_row(Text(safe(key)), _value(task.params[key]))
+        params.add_row(Text(safe(key)), _value(task.params[key], palette["muted"]))
     if task.params_raw is not None:
-        params.add_row("paramJson", Text(_long(task.params_raw), style="yellow"))
+        params.add_row("paramJson", Text(_long(task.params_raw), style=palette["raw"]))
     parts: list[Any] = [Text("Parameters", style="bold underline"), params]
     if task.result_urls:
         parts += [Text(""), Text("Results", style="bold underline")]
@@ -95,7 +99,7 @@ def describe(task: Task, row: TaskRow | None, now: float, expiry_days: float) ->
         saved = row is not None and row.saved_at is not None
         if expires is not None:
             when = datetime.fromtimestamp(expires, tz=UTC)
-            style = "bold red" if expires - now < 48 * 3600 and not saved else "dim"
+            style = palette["alert"] if expires - now < 48 * 3600 and not saved else palette["muted"]
             note = "saved" if saved else "not saved"
             parts.append(Text(f"expire {local(when)} ({ago(when, now_dt)}), {note}", style=style))
         for index, url in enumerate(task.result_urls):
@@ -106,11 +110,30 @@ def describe(task: Task, row: TaskRow | None, now: float, expiry_days: float) ->
 class DetailPane(VerticalScroll):
     """Follows the table's cursor."""
 
+    COMPONENT_CLASSES = set(COMPONENT_CLASSES)
+
     def __init__(self, image_cls: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.image_cls = image_cls
         self.task_id: str | None = None
         self._urls: tuple[str, ...] = ()  # the result URLs whose thumbnails are in the grid
+        self._shown: tuple[Task, TaskRow | None, float, float] | None = None  # to draw again in a new theme
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self) -> None:
+        self.call_after_refresh(self._restyle)
+
+    def _restyle(self) -> None:
+        if self._shown is not None and self.is_attached:
+            self._describe(*self._shown)
+
+    def _describe(self, task: Task, row: TaskRow | None, now: float, expiry_days: float) -> None:
+        self._shown = (task, row, now, expiry_days)
+        facts, body = describe(task, row, now, expiry_days, palette_of(self))
+        self.query_one("#detail-head", Static).update(facts)
+        self.query_one("#detail-text", Static).update(body)
 
     def compose(self) -> ComposeResult:
         yield Static(Text("No task selected. Add some with a.", style="dim"), id="detail-head")
@@ -122,20 +145,16 @@ class DetailPane(VerticalScroll):
     def show(self, task: Task | None, row: TaskRow | None, now: float, expiry_days: float) -> bool:
         """Show a task; True when its thumbnails must be (re)loaded: another task, or its result URLs changed
         (a task that finishes while shown gets its images)."""
-        head = self.query_one("#detail-head", Static)
-        text = self.query_one("#detail-text", Static)
         if task is None:
-            self.task_id, self._urls = None, ()
-            head.update(Text("No task selected. Add some with a.", style="dim"))
-            text.update("")
+            self.task_id, self._urls, self._shown = None, (), None
+            self.query_one("#detail-head", Static).update(Text("No task selected. Add some with a.", style="dim"))
+            self.query_one("#detail-text", Static).update("")
             self._placeholders([])
             return False
         urls = tuple(task.result_urls[:4])
         changed = task.task_id != self.task_id or urls != self._urls
         self.task_id, self._urls = task.task_id, urls
-        facts, body = describe(task, row, now, expiry_days)
-        head.update(facts)
-        text.update(body)
+        self._describe(task, row, now, expiry_days)
         if changed:
             self._placeholders(urls)
         return changed

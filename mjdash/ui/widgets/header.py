@@ -13,16 +13,17 @@ from textual.widgets import ProgressBar, Static
 from mjdash.core.events import EngineState, Mode
 from mjdash.core.model import Status
 from mjdash.core.timefmt import duration
-from mjdash.ui.cells import STATE_STYLE
+from mjdash.ui.cells import STATES
+from mjdash.ui.palette import COMPONENT_CLASSES, NO_COLOUR, Palette, palette_of
 
-MODE_STYLE = {
-    Mode.POLLING: "green",
-    Mode.IDLE: "green",
-    Mode.PAUSED: "yellow",
-    Mode.RATE_LIMITED: "yellow",
-    Mode.OFFLINE: "red",
-    Mode.BLOCKED: "red",
-    Mode.STOPPED: "dim",
+MODE_ROLE = {  # the engine's state, by palette role
+    Mode.POLLING: "success",
+    Mode.IDLE: "success",
+    Mode.PAUSED: "warning",
+    Mode.RATE_LIMITED: "warning",
+    Mode.OFFLINE: "failure",
+    Mode.BLOCKED: "failure",
+    Mode.STOPPED: "muted",
 }
 
 
@@ -42,40 +43,42 @@ class HeaderState:
     stuck: int = 0
 
 
-def summary(state: HeaderState, now: float) -> Text:
-    out = Text()
+def summary(state: HeaderState, now: float, palette: Palette = NO_COLOUR) -> Text:
+    out, muted = Text(), palette["muted"]
     if state.demo:
-        out.append(" DEMO ", style="bold black on yellow")
+        out.append(" DEMO ", style=palette["badge"])
         out.append(" ")
     for status in Status:
         count = state.counts.get(status, 0)
         if count:
-            icon, word, colour = STATE_STYLE[status]
-            out.append(f"{icon} {word} {count}", style=colour)
+            icon, word, role = STATES[status]
+            out.append(f"{icon} {word} {count}", style=palette[role])
             out.append("  ")
     if not state.total:
-        out.append("no tasks yet — press a to add task IDs", style="dim")
+        out.append("no tasks yet — press a to add task IDs", style=muted)
     if state.filter_note:
-        out.append(f"│ {state.filter_note} ", style="bold cyan")
+        out.append(f"│ {state.filter_note} ", style=palette["accent"])
     engine = state.engine
     if engine is not None:
-        out.append(" │ ", style="dim")
-        out.append(f"engine: {engine.describe(now)}", style=MODE_STYLE[engine.mode])
+        out.append(" │ ", style=muted)
+        out.append(f"engine: {engine.describe(now)}", style=palette[MODE_ROLE[engine.mode]])
         if state.rate:
-            out.append(f" {state.rate}", style="yellow" if state.rate_limited else "dim")
+            out.append(f" {state.rate}", style=palette["warning"] if state.rate_limited else muted)
     if state.stuck:
-        out.append(" │ ", style="dim")
-        out.append(f"⚠ {state.stuck} stuck", style="bold yellow")
+        out.append(" │ ", style=muted)
+        out.append(f"⚠ {state.stuck} stuck", style=palette["warning"])
     if state.eta:
-        out.append(f" │ eta {duration(state.eta)}", style="dim")
+        out.append(f" │ eta {duration(state.eta)}", style=muted)
     if state.expiring:
-        out.append(" │ ", style="dim")
-        out.append(f"⚠ {state.expiring} expire within 48 h unsaved", style="bold red")
-    out.append(f" │ images: {state.renderer}", style="dim")
+        out.append(" │ ", style=muted)
+        out.append(f"⚠ {state.expiring} expire within 48 h unsaved", style=palette["alert"])
+    out.append(f" │ images: {state.renderer}", style=muted)
     return out
 
 
 class StatusHeader(Horizontal):
+    COMPONENT_CLASSES = set(COMPONENT_CLASSES)
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         # Held, not queried: a tick that lands while the app tears down must find nothing to do, not fail.
@@ -87,11 +90,24 @@ class StatusHeader(Horizontal):
         yield self._progress
 
     _last: tuple[str, int, int] = ("", -1, -1)
+    _shown: tuple[HeaderState, float] | None = None
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self) -> None:
+        self.call_after_refresh(self._restyle)
+
+    def _restyle(self) -> None:
+        if self._shown is not None:
+            self._last = ("", -1, -1)
+            self.render_state(*self._shown)
 
     def render_state(self, state: HeaderState, now: float) -> None:
         if not self.is_attached:
             return
-        text = summary(state, now)
+        self._shown = (state, now)
+        text = summary(state, now, palette_of(self))
         key = (text.markup, state.total, state.done)
         if key == self._last:
             return

@@ -25,6 +25,7 @@ from textual.strip import Strip
 
 from mjdash.core.store import TaskRow
 from mjdash.ui.cells import COLUMNS, row_cells
+from mjdash.ui.palette import COMPONENT_CLASSES, Palette, palette_of
 from mjdash.ui.task_view import Changes, TaskView
 
 PAD = 1  # blank cells each side of a column
@@ -43,6 +44,7 @@ class TaskTable(ScrollView, can_focus=True):
         "task-table--cursor-blurred",
         "task-table--marked",
         "task-table--empty",
+        *COMPONENT_CLASSES,
     }
     BINDINGS = [
         Binding("up", "cursor(-1)", "Previous task", key_display="↑", show=False),
@@ -80,6 +82,7 @@ class TaskTable(ScrollView, can_focus=True):
         self._lines: LRUCache[str, tuple[Signature, Strip]] = LRUCache(1024)
         self._header: tuple[Signature, Strip] | None = None
         self.virtual_size = Size(TOTAL_WIDTH, 1)
+        self._palette: Palette | None = None  # the theme's colours by role, until the styles change
 
     # -- what is shown ----------------------------------------------------------------------------------------
     @property
@@ -106,7 +109,7 @@ class TaskTable(ScrollView, can_focus=True):
         return [self.selected_id] if self.selected_id else []
 
     def get_cell(self, task_id: str, column: str) -> Text:
-        return row_cells(self.view.rows_by_id[task_id], self.now())[column]
+        return row_cells(self.view.rows_by_id[task_id], self.now(), self.palette)[column]
 
     # -- changes ----------------------------------------------------------------------------------------------
     def load(self, rows: Iterable[TaskRow]) -> None:
@@ -256,6 +259,17 @@ class TaskTable(ScrollView, can_focus=True):
         return None
 
     # -- rendering --------------------------------------------------------------------------------------------
+    @property
+    def palette(self) -> Palette:
+        if self._palette is None:
+            self._palette = palette_of(self)
+        return self._palette
+
+    def notify_style_update(self) -> None:
+        """A new theme (or stylesheet): rows are drawn again in its colours (their cached lines no longer match)."""
+        super().notify_style_update()
+        self._palette = None
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
@@ -285,7 +299,7 @@ class TaskTable(ScrollView, can_focus=True):
 
     def _cells(self, task_id: str) -> tuple[Signature, dict[str, Text]]:
         """A row's cells now, and a signature of what they show (the line cache's key)."""
-        cells = row_cells(self.view.rows_by_id[task_id], self.now())
+        cells = row_cells(self.view.rows_by_id[task_id], self.now(), self.palette)
         return (task_id in self.marked, *((cell.plain, cell.style) for cell in cells.values())), cells
 
     def _content_strip(self, task_id: str) -> Strip:
