@@ -30,10 +30,12 @@ from typing import Any
 from mjdash.config import Settings
 from mjdash.core.api import Fetch, Outcome, Secret
 from mjdash.core.model import parse_record
+from mjdash.core.rows import Feed
 from mjdash.core.store import Store
 from mjdash.sim.lifecycle import demo_batch
 from mjdash.sim.server import Simulator
 from mjdash.ui.factory import make_app
+from mjdash.ui.screens.main import MainScreen
 from mjdash.ui.widgets.task_table import TaskTable
 
 N = 10_000
@@ -114,13 +116,17 @@ async def in_process(db: Path, sim: Simulator) -> dict[str, float]:
             await pilot.pause()
             frames = FrameLog(app.screen, table)
             shows: list[float] = []  # when the detail pane was given a task
-            show = app.detail.show
+            screen = app.first
+            assert isinstance(screen, MainScreen)
+            state = screen.state
+            show = screen.detail.show
 
-            def timed_show(*args: Any) -> None:
-                show(*args)
+            def timed_show(*args: Any, **kwargs: Any) -> bool:
+                fresh = show(*args, **kwargs)
                 shows.append(time.perf_counter())
+                return fresh
 
-            app.detail.show = timed_show  # type: ignore[method-assign]
+            screen.detail.show = timed_show  # type: ignore[method-assign]
             rows = store.rows()
             ticks, rebuilds, keys, details = [], [], [], []
             for round_ in range(5):
@@ -131,17 +137,21 @@ async def in_process(db: Path, sim: Simulator) -> dict[str, float]:
                 # the tick: apply on the UI thread, then the frame that paints it
                 mark = len(frames.log)
                 start = time.perf_counter()
-                table.apply(changed)
+                with table.follow():
+                    state.take(Feed(state.mark, changed, []))
                 applied = time.perf_counter() - start
                 await frames.after(mark, pilot)
                 ticks.append(applied + frames.log[mark][1])
                 # a key pressed during a refresh: the next tick is applied and its frame not yet painted
-                table.apply([dataclasses.replace(r, n_results=r.n_results + 10) for r in changed])
+                with table.follow():
+                    state.take(
+                        Feed(state.mark, [dataclasses.replace(r, n_results=r.n_results + 10) for r in changed], [])
+                    )
                 before, mark = table.cursor_row, len(frames.log)
                 start = time.perf_counter()
                 await pilot.press("down")
                 keys.append(await frames.moved(mark, before, pilot) - start)
-                while app.detail.task_id != table.selected_id:  # the detail pane follows the cursor
+                while screen.detail.task_id != table.selected_id:  # the detail pane follows the cursor
                     await pilot.pause(0)
                 shown = shows[-1]
                 while not any(end > shown for end, _, _ in frames.log[mark:]):
@@ -150,7 +160,8 @@ async def in_process(db: Path, sim: Simulator) -> dict[str, float]:
                 # the same change by clearing and re-adding every row
                 mark = len(frames.log)
                 start = time.perf_counter()
-                table.load([*rows, *changed])
+                with table.follow(redraw=True):  # as after a gap in the change feed
+                    state.load(state.mark, [*rows, *changed])
                 rebuilt = time.perf_counter() - start
                 await frames.after(mark, pilot)
                 rebuilds.append(rebuilt + frames.log[mark][1])

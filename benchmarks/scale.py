@@ -157,6 +157,7 @@ def _peak_mb(pid: int) -> float:
 async def loop_stalls(path: Path, sim: Simulator) -> tuple[float, int]:
     """The longest event-loop stall over 20 s with the engine polling 100k pending tasks (and its requests)."""
     from mjdash.ui.factory import make_app
+    from mjdash.ui.widgets.task_table import TaskTable
 
     settings = Settings(
         api_key=Secret(sim.api_key), base_url=sim.url, db_path=path, cache_dir=path.parent / "cache", rate=RATE
@@ -164,7 +165,7 @@ async def loop_stalls(path: Path, sim: Simulator) -> tuple[float, int]:
     with Store(path) as store:
         app = make_app(settings, store, image_cls=None, renderer="none")
         async with app.run_test(size=(160, 50)) as pilot:
-            while app.table.row_count < 100_000:
+            while app.query_one(TaskTable).row_count < 100_000:
                 await pilot.pause(0.1)
             await pilot.pause(3)
             worst, requests, end = 0.0, sim.stats.requests, time.monotonic() + 20

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mjdash.sim.server import Simulator
+from tests.clocks import FakeClock
 
 ROOT = Path(__file__).resolve().parent.parent
 SIM_KEY = "sk-test-SECRET-4f2a9c"  # distinctive, so a leak is easy to find in any output
@@ -36,21 +37,6 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def sim() -> Iterator[Simulator]:
     with Simulator(api_key=SIM_KEY, seed=42, failure_rate=0.0) as simulator:
         yield simulator
-
-
-class FakeClock:
-    """Monotonic time that only moves when something sleeps on it."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += max(0.0, seconds)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TextIO
 
 from mjdash.commands.common import EXIT_FAILED, EXIT_OK, UsageError, err, valid_ids
+from mjdash.commands.progress import ProgressBar
 from mjdash.config import Settings
 from mjdash.core import aio
 from mjdash.core.download import download_tasks
@@ -15,22 +16,6 @@ from mjdash.core.images import ImageFetcher
 from mjdash.core.model import Task
 from mjdash.core.store import Store
 from mjdash.core.text import safe
-
-BAR = 30
-
-
-def _progress(out: TextIO):  # type: ignore[no-untyped-def]
-    tty = out.isatty()
-
-    def show(done: int, total: int, name: str) -> None:
-        if tty:
-            filled = round(BAR * done / max(1, total))
-            out.write(f"\r\x1b[2K[{'#' * filled}{'.' * (BAR - filled)}] {done}/{total} {name}")
-            if done == total:
-                out.write("\n")
-            out.flush()
-
-    return show
 
 
 def run(
@@ -56,7 +41,8 @@ def run(
 
         async def go():  # type: ignore[no-untyped-def]
             async with ImageFetcher(cache, max_bytes=settings.image_max_mb * 1024 * 1024) as fetcher:
-                report = await download_tasks(tasks, target, fetcher, store, _progress(out))
+                with ProgressBar(out) as bar:
+                    report = await download_tasks(tasks, target, fetcher, store, bar.update)
                 if fetcher.cache_problem:
                     notes.append(fetcher.cache_problem)
                 return report

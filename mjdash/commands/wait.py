@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from mjdash.commands.common import STATUS_MARK, UsageError, err, make_client, valid_ids
+from mjdash.commands.progress import ProgressBar
 from mjdash.config import Settings
 from mjdash.core import aio
 from mjdash.core.events import Event, Mode, RoundFinished, StateChanged, TaskChanged, TaskErrored, TaskStuck
@@ -28,14 +29,14 @@ from mjdash.core.text import safe
 from mjdash.core.timefmt import duration, local
 
 EXIT_TIMEOUT, EXIT_INTERRUPTED = 124, 130
-BAR = 30
 
 
 class Progress:
     """One line per change (pipes), or a redrawn progress bar with counts and ETA (terminals)."""
 
     def __init__(self, out: TextIO, tty: bool, give_up_after: float = 1800.0) -> None:
-        self.out, self.tty = out, tty
+        self.bar = ProgressBar(out, tty=tty)  # enter it while waiting
+        self.tty = tty
         self.give_up_after = give_up_after
         self.eta: float | None = None
         self.note = ""
@@ -91,21 +92,14 @@ class Progress:
         return True
 
     def _line(self, text: str) -> None:
-        if self.tty:
-            self.out.write("\r\x1b[2K")
-        self.out.write(text + "\n")
-        self.out.flush()
+        self.bar.line(text)
 
     def _bar(self, event: RoundFinished) -> None:
-        total = max(1, event.total)
-        filled = round(BAR * event.done / total)
         parts = " ".join(f"{s.value}:{n}" for s, n in sorted(event.counts.items()))
         stuck = f" stuck:{event.stuck}" if event.stuck else ""
         eta = f" eta {duration(event.eta)}" if event.eta else ""
         note = f" — {self.note}" if self.note else ""
-        bar = f"[{'#' * filled}{'.' * (BAR - filled)}] {event.done}/{event.total}"
-        self.out.write("\r\x1b[2K" + safe(f"{bar} {parts}{stuck}{eta} {event.describe_rate()}{note}"))
-        self.out.flush()
+        self.bar.update(event.done, event.total, f"{parts}{stuck}{eta} {event.describe_rate()}{note}")
 
 
 async def _wait(
@@ -175,13 +169,12 @@ def run(
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signal.SIGINT, main.cancel)
         try:
-            code = loop.run_until_complete(main)
+            with progress.bar:
+                code = loop.run_until_complete(main)
         except asyncio.CancelledError:
             code = EXIT_INTERRUPTED
         finally:
             loop.close()
-        if progress.tty:
-            out.write("\n")
         rows = store.rows(ids=scope)
     counts = Counter(r.status for r in rows)
     summary = ", ".join(f"{n} {s.value}" for s, n in sorted(counts.items()))

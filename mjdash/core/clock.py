@@ -21,20 +21,3 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
-
-
-class FakeClock:
-    """Time moves only when something sleeps; each sleep yields to the loop so other tasks run."""
-
-    def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self.t = start
-        self.slept = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        seconds = max(0.0, seconds)
-        self.t += seconds
-        self.slept += seconds
-        await asyncio.sleep(0)

@@ -69,3 +69,8 @@ def write_json_array(out: IO[str], items: Iterable[Any]) -> None:
 
 def _escaped(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
+
+
+def short_id(task_id: str) -> str:
+    """A task ID cut to ten cells, for tables and toasts."""
+    return task_id if len(task_id) <= 10 else task_id[:9] + "…"

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from mjdash.core.model import Status
 from mjdash.core.store import TaskRow
-from mjdash.core.text import safe
+from mjdash.core.text import safe, short_id
 from mjdash.core.timefmt import ago, duration
 from mjdash.ui.palette import NO_COLOUR, Palette
 
@@ -63,10 +63,6 @@ def state_cell(status: Status, stuck: bool = False, palette: Palette = NO_COLOUR
     return Text(f"{icon} {word}", style=palette[role])
 
 
-def short_id(task_id: str) -> str:
-    return task_id if len(task_id) <= 10 else task_id[:9] + "…"
-
-
 def _dt(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, tz=UTC)
 
@@ -106,32 +102,3 @@ def row_cells(row: TaskRow, now: float, palette: Palette = NO_COLOUR, stale_afte
         "checked": checked(row, now, stale_after, palette),
         "error": text(error, 60, style=palette["failure"]),
     }
-
-
-def sort_key(row: TaskRow, column: str) -> tuple[int, object]:
-    """A comparable key for a column; unknown values sort last."""
-    value: object
-    if column == "state":
-        value = list(Status).index(row.status)
-    elif column == "task":
-        value = row.task_id
-    elif column in ("type", "prompt", "ar", "speed", "ver"):
-        attr = {"type": "task_type", "prompt": "prompt", "ar": "aspect", "speed": "speed", "ver": "version"}[column]
-        value = (getattr(row, attr) or "").lower()
-    elif column == "created":
-        value = row.created_at if row.created_at is not None else row.added_at
-    elif column == "took":
-        value = row.duration_s
-    elif column == "imgs":
-        value = row.n_results
-    elif column == "checked":
-        value = row.last_polled
-    else:
-        value = (row.error_message or row.last_error or "").lower()
-    return (1, 0) if value in (None, "") else (0, value)
-
-
-def matches(row: TaskRow, needle: str) -> bool:
-    """The text filter: over ID, prompt and error, case-insensitive."""
-    needle = needle.lower()
-    return any(needle in (v or "").lower() for v in (row.task_id, row.prompt, row.error_message, row.last_error))

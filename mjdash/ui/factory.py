@@ -17,8 +17,13 @@ from mjdash.core.clock import Clock, SystemClock
 from mjdash.core.credentials import Secret
 from mjdash.core.imagecache import ImageCache
 from mjdash.core.images import ImageFetcher
+from mjdash.core.poller import Fetcher
 from mjdash.core.store import Store
-from mjdash.ui.app import MjDashApp
+from mjdash.core.store_gateway import StoreGateway
+from mjdash.ui.app import Closer, MjDashApp
+from mjdash.ui.screens.main import MainScreen
+from mjdash.ui.screens.welcome import WelcomeScreen
+from mjdash.ui.state.watchlist import WatchlistState
 
 DEMO_TASKS = 36
 
@@ -27,7 +32,7 @@ def make_app(
     settings: Settings,
     store: Store,
     *,
-    client: Any = None,
+    client: Fetcher | None = None,
     fetcher: ImageFetcher | None = None,
     clock: Clock | None = None,
     image_cls: Any = None,
@@ -40,20 +45,33 @@ def make_app(
     """The dashboard. ``client`` defaults to a KieClient for ``settings`` (None when there is no key)."""
     if client is None and settings.api_key:
         client = KieClient(settings.api_key, settings.base_url, timeout=settings.timeout, retry=RetryPolicy.none())
-    cache = ImageCache(settings.cache_dir / "images", settings.cache_max_mb * 1024 * 1024)
-    return MjDashApp(
+    if fetcher is None:
+        cache = ImageCache(settings.cache_dir / "images", settings.cache_max_mb * 1024 * 1024)
+        fetcher = ImageFetcher(cache, max_bytes=settings.image_max_mb * 1024 * 1024)
+    db = StoreGateway(store)
+    main = MainScreen(
         settings=settings,
-        store=store,
+        db=db,
         client=client,
-        fetcher=fetcher or ImageFetcher(cache, max_bytes=settings.image_max_mb * 1024 * 1024),
+        fetcher=fetcher,
         clock=clock or SystemClock(),
         image_cls=image_cls,
-        renderer=renderer,
-        demo=demo,
+        state=WatchlistState(renderer=renderer, demo=demo, expiry_days=settings.expiry_days),
         follow=follow,
         bell=bell,
         run_engine=run_engine,
     )
+    closers: list[Closer] = [fetcher.aclose]
+    close_client = getattr(client, "aclose", None)
+    if close_client is not None:
+        closers.append(close_client)
+    closers.append(db.close)
+    return MjDashApp(main, closers)
+
+
+def make_welcome(config_path: str) -> MjDashApp:
+    """The app shown when no key is configured: it exits with "demo" or "quit"."""
+    return MjDashApp(WelcomeScreen(config_path))
 
 
 def run_dashboard(
@@ -65,9 +83,7 @@ def run_dashboard(
     if demo:
         return _run_demo(settings, image_cls, renderer, bell)
     if not settings.api_key:
-        from mjdash.ui.welcome_app import WelcomeApp
-
-        choice = WelcomeApp(str(settings.config_path)).run()
+        choice = make_welcome(str(settings.config_path)).run()
         if choice == "demo":
             return _run_demo(settings, image_cls, renderer, bell)
         return 0

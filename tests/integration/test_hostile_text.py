@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from mjdash.core.model import Status
 from mjdash.core.outcomes import Fetch, Outcome
 from mjdash.core.text import plain, safe
 from mjdash.sim.server import Simulator
-from mjdash.ui.announce import banner_text, failure_line
+from mjdash.ui.state.announce import banner_text, failure_line
 from tests.conftest import ROOT, SIM_KEY, run_cli
 
 EVIL = "\x1b]0;EVIL-TITLE\x07\x1b]52;c;cHduZWQ=\x07\x1b[2J\x9b31m \u202etxt.exe\u202c"
@@ -48,11 +49,13 @@ def test_wait_progress_bar_and_lines_on_a_terminal() -> None:
     out = io.StringIO()
     progress = Progress(out, tty=True)
     blocked = EngineState(Mode.BLOCKED, 0.0, 60.0, EVIL)
-    progress(StateChanged(blocked))
-    progress(TaskErrored(Fetch("t", Outcome.NO_CREDITS, api_code=402, excerpt=EVIL), 0.0, gave_up=True))
-    progress(RoundFinished(0.0, 1, 0, 1, 0, 1, None, rate=2, configured_rate=2, counts={Status.GENERATING: 1}))
-    text = out.getvalue().replace("\r\x1b[2K", "")  # the bar's own redraw is the only escape written
-    assert _clean(text) and "\\x1b]0;EVIL-TITLE" in text
+    with progress.bar:
+        progress(StateChanged(blocked))
+        progress(TaskErrored(Fetch("t", Outcome.NO_CREDITS, api_code=402, excerpt=EVIL), 0.0, gave_up=True))
+        progress(RoundFinished(0.0, 1, 0, 1, 0, 1, None, rate=2, configured_rate=2, counts={Status.GENERATING: 1}))
+    # Rich's own drawing is the only escapes written: colours, cursor up, erase line, hide and show the cursor
+    text = re.sub(r"\r|\x1b\[(\?25[lh]|[0-9]*[AK]|[0-9;]*m)", "", out.getvalue())
+    assert _clean(text) and "\\x1b]0;EVIL-TITLE" in text and "0/1" in text
 
 
 def test_banner_toast_and_engine_lines_are_safe() -> None:

@@ -14,18 +14,25 @@ from textual.pilot import Pilot
 
 from mjdash.config import Settings
 from mjdash.core.api import KieClient, RetryPolicy, Secret
-from mjdash.core.clock import FakeClock
 from mjdash.core.imagecache import ImageCache
 from mjdash.core.images import ImageFetcher
 from mjdash.core.store import Store
 from mjdash.sim.server import Simulator
 from mjdash.ui.app import MjDashApp
 from mjdash.ui.factory import make_app
+from mjdash.ui.screens.main import MainScreen
+from tests.clocks import FakeClock
 from tests.conftest import SIM_KEY
 
 T0 = 1_800_000_000.0  # 2027-01-15 08:00 UTC: the fixed "now" of deterministic tests
 PUBLIC_FILES = "http://files.sim.test"
 SIZE = (160, 50)
+
+
+def main(app: Any) -> MainScreen:
+    """The dashboard's main screen (whatever dialog is on top of it)."""
+    assert isinstance(app, MjDashApp) and isinstance(app.first, MainScreen)
+    return app.first
 
 
 def halfcell() -> Any:

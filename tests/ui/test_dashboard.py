@@ -17,7 +17,7 @@ from mjdash.ui.screens.help import HelpScreen
 from mjdash.ui.screens.image_view import ImageView
 from mjdash.ui.widgets.detail import DetailPane
 from mjdash.ui.widgets.task_table import TaskTable
-from tests.ui.conftest import SIZE, Dash, settle, wait_until
+from tests.ui.conftest import SIZE, Dash, main, settle, wait_until
 
 
 def _plain(app, selector: str) -> str:  # type: ignore[no-untyped-def]
@@ -115,9 +115,9 @@ async def test_add_remove_refresh_pause(live: Dash) -> None:
         await pilot.press("r")  # forces a poll of a final task
         await wait_until(pilot, lambda: live.sim.stats.by_task[task.task_id] > polls)
         await pilot.press("p")
-        assert app.poller is not None and app.poller.state.mode is Mode.PAUSED
+        assert main(app).engine is not None and main(app).engine.state.mode is Mode.PAUSED
         await pilot.press("p")
-        assert app.poller.state.mode is not Mode.PAUSED
+        assert main(app).engine.state.mode is not Mode.PAUSED
         await pilot.press("x")
         assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("y")
@@ -200,14 +200,14 @@ async def test_thumbnails_appear_when_the_task_in_the_detail_pane_finishes(live:
     app = live.app()
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(TaskTable)
-        await wait_until(pilot, lambda: app.detail.task_id == task.task_id)
+        await wait_until(pilot, lambda: main(app).detail.task_id == task.task_id)
         await wait_until(pilot, lambda: table.rows_by_id[task.task_id].status is Status.GENERATING)
-        await wait_until(pilot, lambda: app.detail.task_id == task.task_id)
+        await wait_until(pilot, lambda: main(app).detail.task_id == task.task_id)
         await pilot.pause()
-        assert not app.detail.query(".thumb-image")  # still generating: no images yet
+        assert not main(app).detail.query(".thumb-image")  # still generating: no images yet
         live.sim.finish(task.task_id)
         await wait_until(pilot, lambda: table.rows_by_id[task.task_id].status is Status.SUCCESS)
-        await wait_until(pilot, lambda: len(app.detail.query(".thumb-image")) == 4)
+        await wait_until(pilot, lambda: len(main(app).detail.query(".thumb-image")) == 4)
 
 
 async def test_database_failures_show_a_banner_and_recover(live: Dash, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -224,20 +224,17 @@ async def test_database_failures_show_a_banner_and_recover(live: Dash, monkeypat
 
         monkeypatch.setattr(live.store, "rows", failing_rows)
         live.store.add(["ffffffffffffffffffffffffffffffff"])  # arrives while the database cannot be read
-        await app.load_all()
-        assert app.banner.display and "stayed locked" in _plain(app, "#banner")
+        await main(app).load_all()
+        assert main(app).banner.display and "stayed locked" in _plain(app, "#banner")
         assert table.row_count == 1  # the table keeps what it had
         monkeypatch.setattr(live.store, "rows", real_rows)  # the lock is gone
-        await app.tick()
-        assert not app.banner.display and table.row_count == 2
+        await main(app).tick()
+        assert not main(app).banner.display and table.row_count == 2
 
 
 async def test_a_failed_job_is_a_toast_and_a_failed_engine_restarts(
     live: Dash, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mjdash.ui.app as app_module
-
-    monkeypatch.setattr(app_module, "ENGINE_RESTART", 0.2)
     task = live.sim.add_task(age=0, duration=10_000)
     live.store.add([task.task_id])
     real_record = live.store.record
@@ -250,17 +247,18 @@ async def test_a_failed_job_is_a_toast_and_a_failed_engine_restarts(
 
     monkeypatch.setattr(live.store, "record", record_once_failing)
     app = live.app()
+    main(app).engine_restart = 0.2
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await wait_until(pilot, lambda: app.banner.display and "engine stopped" in _plain(app, "#banner"))
+        await wait_until(pilot, lambda: main(app).banner.display and "engine stopped" in _plain(app, "#banner"))
         assert "disk holding w.db is full" in _plain(app, "#banner")
-        await wait_until(pilot, lambda: not app.banner.display)  # restarted by itself, and it works again
-        await wait_until(pilot, lambda: app.table.rows_by_id[task.task_id].last_polled is not None)
+        await wait_until(pilot, lambda: not main(app).banner.display)  # restarted by itself, and it works again
+        await wait_until(pilot, lambda: main(app).table.rows_by_id[task.task_id].last_polled is not None)
 
         def add_fails(*args: object, **kwargs: object) -> object:
             raise StoreError("cannot write w.db: it is read-only — fix its permissions or use --db")
 
         monkeypatch.setattr(live.store, "add", add_fails)
-        app.add_tasks_from("0123456789abcdef0123456789abcdef")
+        main(app).add_tasks_from("0123456789abcdef0123456789abcdef")
         await wait_until(pilot, lambda: any("read-only" in str(n.message) for n in app.notices))
         assert app.is_running
 
@@ -270,13 +268,13 @@ async def test_following_an_unreadable_file_is_a_banner_until_fixed(live: Dash) 
     log.mkdir()
     app = live.app(run_engine=False, follow=log)
     async with app.run_test(size=SIZE) as pilot:
-        await app.tick()
-        assert app.banner.display and f"cannot read {log}" in _plain(app, "#banner")
+        await main(app).tick()
+        assert main(app).banner.display and f"cannot read {log}" in _plain(app, "#banner")
         log.rmdir()
         log.write_text("taskId=0123456789abcdef0123456789abcdef\n")
-        await app.tick()
+        await main(app).tick()
         await pilot.pause()
-        assert not app.banner.display and app.table.row_count == 1
+        assert not main(app).banner.display and main(app).table.row_count == 1
 
 
 async def test_other_processes_changes_appear_live(live: Dash) -> None:
@@ -299,7 +297,7 @@ async def test_other_processes_changes_appear_live(live: Dash) -> None:
         assert run_cli("rm", first.task_id, env=env).returncode == 0
         await wait_until(pilot, lambda: first.task_id not in table.rows_by_id)
         assert table.shown_ids == [done.task_id]
-        assert app.header_state.counts[Status.SUCCESS] == 1 and app.header_state.total == 1
+        assert main(app).state.header().counts[Status.SUCCESS] == 1 and main(app).state.header().total == 1
 
 
 async def test_state_colours_follow_the_theme(fixed: Dash) -> None:

@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from mjdash.core.store import StoreError
 from mjdash.ui.widgets.task_table import TaskTable
-from tests.ui.conftest import SIZE, Dash, settle, wait_until
+from tests.ui.conftest import SIZE, Dash, main, settle, wait_until
 
 
 def _plain(app: Any, selector: str) -> str:
@@ -27,7 +27,7 @@ async def test_bidi_overrides_show_visibly_in_table_and_detail(live: Dash) -> No
     await live.learn()
     app = live.app(run_engine=False)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.detail.task_id == task.task_id)
+        await wait_until(pilot, lambda: main(app).detail.task_id == task.task_id)
         await settle(pilot)
         cell = app.query_one(TaskTable).get_cell(task.task_id, "prompt").plain
         detail = _plain(app, "#detail-text")
@@ -42,7 +42,7 @@ async def test_a_huge_prompt_is_cut_before_it_is_laid_out(live: Dash) -> None:
     await live.learn()
     app = live.app(run_engine=False)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.detail.task_id == task.task_id)
+        await wait_until(pilot, lambda: main(app).detail.task_id == task.task_id)
         await settle(pilot)
         detail = _plain(app, "#detail-text")
     assert "996,000 more characters (y copies the whole prompt" in " ".join(detail.split())
@@ -55,7 +55,7 @@ async def test_zoom_twice_gives_the_table_its_focus_back(fixed: Dash) -> None:
         await settle(pilot)
         table = app.query_one(TaskTable)
         await pilot.press("z")
-        assert app.screen.has_class("detail-max") and app.focused is app.detail
+        assert app.screen.has_class("detail-max") and app.focused is main(app).detail
         await pilot.press("z")
         assert not app.screen.has_class("detail-max") and app.focused is table
         before = table.cursor_row
@@ -69,19 +69,16 @@ async def test_in_a_tiny_terminal_the_banner_keeps_to_one_line(live: Dash) -> No
     live.sim.api_key = "rotated"  # the key is rejected: a two-line banner
     app = live.app()
     async with app.run_test(size=(40, 10)) as pilot:
-        await wait_until(pilot, lambda: app.banner.display)
+        await wait_until(pilot, lambda: main(app).banner.display)
         await pilot.pause()
         assert app.screen.has_class("-short")
-        assert app.banner.region.height == 1
+        assert main(app).banner.region.height == 1
         assert app.query_one(TaskTable).region.height >= 3  # the table stays in sight
 
 
 async def test_the_engine_banner_goes_when_writes_land_again(live: Dash, monkeypatch: pytest.MonkeyPatch) -> None:
     """The disk stays full for a while (every write in the engine's run and its clean-up fails), then has room:
     the banner must go as soon as a round is written, even though the engine's state never changed."""
-    import mjdash.ui.app as app_module
-
-    monkeypatch.setattr(app_module, "ENGINE_RESTART", 0.2)
     task = live.sim.add_task(age=0, duration=10_000)
     live.store.add([task.task_id])
     real_record = live.store.record
@@ -95,10 +92,11 @@ async def test_the_engine_banner_goes_when_writes_land_again(live: Dash, monkeyp
 
     monkeypatch.setattr(live.store, "record", record)
     app = live.app()
+    main(app).engine_restart = 0.2
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.banner.display and "engine stopped" in _plain(app, "#banner"))
+        await wait_until(pilot, lambda: main(app).banner.display and "engine stopped" in _plain(app, "#banner"))
         await wait_until(pilot, lambda: not failures)  # the disk has room again
-        await wait_until(pilot, lambda: not app.banner.display)
+        await wait_until(pilot, lambda: not main(app).banner.display)
 
 
 def test_auto_images_in_tmux_never_probe_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,8 +12,8 @@ from textual.pilot import Pilot
 
 from mjdash.core.events import EngineState, Mode, StateChanged
 from mjdash.core.outcomes import Fetch, Outcome
-from mjdash.ui.welcome_app import WelcomeApp
-from tests.ui.conftest import SIZE, T0, Dash, settle
+from mjdash.ui.factory import make_welcome
+from tests.ui.conftest import SIZE, T0, Dash, main, settle
 
 
 async def _ready(pilot: Pilot[Any]) -> None:
@@ -40,8 +40,8 @@ def test_error_banner(snap_compare: Any, fixed: Dash) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         await _ready(pilot)
         rejected = Fetch("x", Outcome.UNAUTHORIZED, api_code=401, api_message="You do not have access permissions")
-        app.engine_event(StateChanged(EngineState(Mode.BLOCKED, T0, T0 + 60, rejected.message)))
-        await app.tick()
+        main(app).state.engine_event(StateChanged(EngineState(Mode.BLOCKED, T0, T0 + 60, rejected.message)))
+        await main(app).tick()
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
@@ -57,7 +57,7 @@ def test_help_screen(snap_compare: Any, fixed: Dash) -> None:
 
 
 def test_welcome_screen(snap_compare: Any) -> None:
-    assert snap_compare(WelcomeApp("~/.config/mjdash/config.toml"), terminal_size=SIZE)
+    assert snap_compare(make_welcome("~/.config/mjdash/config.toml"), terminal_size=SIZE)
 
 
 def test_narrow_terminal_marked_and_sorted(snap_compare: Any, fixed: Dash) -> None:
@@ -65,7 +65,7 @@ def test_narrow_terminal_marked_and_sorted(snap_compare: Any, fixed: Dash) -> No
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await pilot.press("space", "down", "space")
-        pilot.app.table.sort_by("prompt")  # type: ignore[attr-defined]
+        main(pilot.app).sort_by("prompt")
         await _ready(pilot)
 
     assert snap_compare(fixed.app(run_engine=False), terminal_size=(80, 24), run_before=run_before)
@@ -80,8 +80,10 @@ def test_a_theme_chosen_at_run_time_recolours_everything(snap_compare: Any, fixe
     async def run_before(pilot: Pilot[Any]) -> None:
         await pilot.press("down", "down")
         await _ready(pilot)
-        app.engine_event(StateChanged(EngineState(Mode.OFFLINE, T0, T0 + 30, "network: connection refused")))
-        await app.tick()
+        main(app).state.engine_event(
+            StateChanged(EngineState(Mode.OFFLINE, T0, T0 + 30, "network: connection refused"))
+        )
+        await main(app).tick()
         app.theme = theme
         await _ready(pilot)
 

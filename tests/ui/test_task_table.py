@@ -8,9 +8,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from mjdash.core.model import Status
+from mjdash.core.rows import Feed
 from mjdash.ui.screens.dialogs import ConfirmDialog
 from mjdash.ui.widgets.task_table import TaskTable
-from tests.ui.conftest import SIZE, Dash, settle, wait_until
+from tests.ui.conftest import SIZE, Dash, main, settle, wait_until
 
 
 def ids(n: int) -> list[str]:
@@ -36,7 +37,7 @@ async def test_cursor_keys_page_and_scroll_into_view(live: Dash) -> None:
         await pilot.press("up")
         assert table.cursor_row == page - 1
         await settle(pilot)
-        assert app.detail.task_id == table.selected_id  # the detail pane follows the cursor
+        assert main(app).detail.task_id == table.selected_id  # the detail pane follows the cursor
 
 
 async def test_mark_several_then_remove_them(live: Dash) -> None:
@@ -68,7 +69,8 @@ async def test_click_a_row_and_rows_leaving_above_do_not_move_the_view(live: Das
         await pilot.click("#table", offset=(20, 3))
         assert table.cursor_row == 102 and table.selected_id == ids(200)[102]
         finished = [dataclasses.replace(r, status=Status.SUCCESS) for r in live.store.rows(ids=ids(200)[:10])]
-        table.apply(finished)  # ten rows above the screen leave the "running" filter
+        with table.follow():  # ten rows above the screen leave the "running" filter
+            main(app).state.take(Feed(main(app).state.mark, finished, []))
         await pilot.pause()
         assert table.selected_id == ids(200)[102] and int(table.scroll_y) == 90
         assert ids(200)[100][:9] in line(table, 1)  # the same first row on screen
@@ -79,14 +81,14 @@ async def test_empty_messages(live: Dash) -> None:
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(TaskTable)
         assert "The watchlist is empty" in line(table, 1)
-        table.load(live.store.rows())
-        live.store.add(ids(2))
-        table.load(live.store.rows())
+        live.store.add(ids(2))  # as another process would: the next tick reads the change feed
+        await main(app).tick()
+        assert table.row_count == 2
         await pilot.press("slash", *"nothing-like-this", "enter")
         assert table.row_count == 0 and "No task matches" in line(table, 1)
         assert table.selected_id is None and table.selection() == []
         await settle(pilot)
-        assert app.detail.task_id is None  # the detail pane does not keep showing a task that is filtered out
+        assert main(app).detail.task_id is None  # the detail pane does not keep showing a task that is filtered out
 
 
 async def test_store_reads_do_not_queue_behind_hung_lookups(fixed: Dash) -> None:
@@ -101,8 +103,8 @@ async def test_store_reads_do_not_queue_behind_hung_lookups(fixed: Dash) -> None
         try:
             table = app.query_one(TaskTable)
             await pilot.press("down")
-            await wait_until(pilot, lambda: app.detail.task_id == table.selected_id, timeout=5)
-            rows = await app.db(fixed.store.rows)
+            await wait_until(pilot, lambda: main(app).detail.task_id == table.selected_id, timeout=5)
+            rows = await main(app).db(fixed.store.rows)
             assert len(rows) == table.row_count
         finally:
             hung.set()

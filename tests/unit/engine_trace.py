@@ -16,7 +16,7 @@ import looptime
 
 from mjdash.core.poller import Poller
 from mjdash.core.store import Store
-from tests.loop_clock import LoopClock
+from tests.clocks import LoopClock
 from tests.unit.fake_api import FakeApi, FakeTask
 
 

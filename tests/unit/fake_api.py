@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from mjdash.core.clock import FakeClock
 from mjdash.core.model import parse_record
 from mjdash.core.outcomes import Fetch, Outcome
+from tests.clocks import FakeClock
 
 
 @dataclass

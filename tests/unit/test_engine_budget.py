@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from mjdash.core.clock import FakeClock
 from mjdash.core.events import Mode, RoundFinished, StateChanged, TaskErrored, TaskStuck
 from mjdash.core.model import Status
 from mjdash.core.outcomes import Fetch, Outcome
@@ -26,7 +25,7 @@ from mjdash.core.ratelimit import Aimd, RateLimiter
 from mjdash.core.schedule import AdaptivePolicy, Durations, NaivePolicy, Tracked, km_median
 from mjdash.core.store import Store
 from mjdash.sim.server import busiest_second
-from tests.loop_clock import LoopClock
+from tests.clocks import FakeClock, LoopClock
 from tests.unit.fake_api import FakeApi, FakeTask
 
 pytestmark = pytest.mark.looptime(noop_cycles=8)  # one virtual timeline: no test waits for wall time

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from mjdash.core.clock import FakeClock
 from mjdash.core.events import Mode, RoundFinished, StateChanged, TaskChanged, TaskErrored
 from mjdash.core.model import Status
 from mjdash.core.outcomes import Fetch, Outcome
 from mjdash.core.poller import Poller
 from mjdash.core.schedule import AdaptivePolicy, Durations, NaivePolicy, Tracked, finished_by
 from mjdash.core.store import Store, StoreError
+from tests.clocks import FakeClock
 from tests.unit.fake_api import FakeApi, FakeTask
 
 

@@ -6,7 +6,7 @@ import dataclasses
 
 from mjdash.core.model import Status
 from mjdash.core.store import TaskRow
-from mjdash.ui.task_view import TaskView
+from mjdash.ui.state.task_view import TaskView
 
 
 def row(task_id: str, status: Status = Status.GENERATING, prompt: str | None = None, **kw: object) -> TaskRow:

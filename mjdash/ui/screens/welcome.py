@@ -24,7 +24,9 @@ Get a key at https://kie.ai/api-key. Then run mjdash again.
 Or try everything now on the built-in simulator: press d for the demo."""
 
 
-class WelcomeScreen(Screen[str]):
+class WelcomeScreen(Screen[None]):
+    """The app exits with "demo" or "quit"."""
+
     BINDINGS = [Binding("d", "demo", "Demo"), Binding("q,escape", "quit_app", "Quit")]
 
     def __init__(self, config_path: str) -> None:
@@ -39,8 +41,8 @@ class WelcomeScreen(Screen[str]):
 
     @on(Button.Pressed, "#demo")
     def action_demo(self) -> None:
-        self.dismiss("demo")
+        self.app.exit("demo")
 
     @on(Button.Pressed, "#quit")
     def action_quit_app(self) -> None:
-        self.dismiss("quit")
+        self.app.exit("quit")

@@ -142,9 +142,11 @@ class DetailPane(VerticalScroll):
                 yield Container(Static("", classes="thumb-text"), classes="thumb", id=f"thumb-{index}")
         yield Static("", id="detail-text")
 
-    def show(self, task: Task | None, row: TaskRow | None, now: float, expiry_days: float) -> bool:
-        """Show a task; True when its thumbnails must be (re)loaded: another task, or its result URLs changed
-        (a task that finishes while shown gets its images)."""
+    def show(
+        self, task: Task | None, row: TaskRow | None, now: float, expiry_days: float, *, reload: bool = False
+    ) -> bool:
+        """Show a task; True when its thumbnails must be (re)loaded: ``reload``, another task, or its result URLs
+        changed (a task that finishes while shown gets its images)."""
         if task is None:
             self.task_id, self._urls, self._shown = None, (), None
             self.query_one("#detail-head", Static).update(Text("No task selected. Add some with a.", style="dim"))
@@ -152,7 +154,7 @@ class DetailPane(VerticalScroll):
             self._placeholders([])
             return False
         urls = tuple(task.result_urls[:4])
-        changed = task.task_id != self.task_id or urls != self._urls
+        changed = reload or task.task_id != self.task_id or urls != self._urls
         self.task_id, self._urls = task.task_id, urls
         self._describe(task, row, now, expiry_days)
         if changed:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static
 
-from mjdash.core.events import EngineState, Mode
+from mjdash.core.events import Mode
 from mjdash.core.model import Status
 from mjdash.core.timefmt import duration
 from mjdash.ui.cells import STATES
 from mjdash.ui.palette import COMPONENT_CLASSES, NO_COLOUR, Palette, palette_of
+from mjdash.ui.state.watchlist import HeaderState
 
 MODE_ROLE = {  # the engine's state, by palette role
     Mode.POLLING: "success",
@@ -25,22 +23,6 @@ MODE_ROLE = {  # the engine's state, by palette role
     Mode.BLOCKED: "failure",
     Mode.STOPPED: "muted",
 }
-
-
-@dataclass
-class HeaderState:
-    counts: Counter[Status] = field(default_factory=Counter)
-    total: int = 0
-    done: int = 0
-    eta: float | None = None
-    engine: EngineState | None = None
-    expiring: int = 0
-    renderer: str = "halfcell"
-    demo: bool = False
-    filter_note: str = ""
-    rate: str = ""  # the engine's effective rate, e.g. "2/s" or "1.4/s (limit 2/s)"
-    rate_limited: bool = False
-    stuck: int = 0
 
 
 def summary(state: HeaderState, now: float, palette: Palette = NO_COLOUR) -> Text:

@@ -10,7 +10,8 @@ header click.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from rich.segment import Segment
 from rich.style import Style
@@ -26,7 +27,7 @@ from textual.strip import Strip
 from mjdash.core.store import TaskRow
 from mjdash.ui.cells import COLUMNS, row_cells
 from mjdash.ui.palette import COMPONENT_CLASSES, Palette, palette_of
-from mjdash.ui.task_view import Changes, TaskView
+from mjdash.ui.state.task_view import TaskView
 
 PAD = 1  # blank cells each side of a column
 WIDTHS = tuple((key, width or 10) for _, key, width in COLUMNS)
@@ -66,16 +67,16 @@ class TaskTable(ScrollView, can_focus=True):
             self.task_id = task_id
 
     class Sorted(Message):
-        """The user sorted by a column header."""
+        """The user clicked a column header: sort by it."""
 
         def __init__(self, column: str) -> None:
             super().__init__()
             self.column = column
 
-    def __init__(self, now: Callable[[], float], *, id: str | None = None) -> None:
+    def __init__(self, view: TaskView, now: Callable[[], float], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.now = now
-        self.view = TaskView()
+        self.view = view  # owned by the screen's WatchlistState: this widget only reads it
         self.marked: set[str] = set()
         self.cursor_row = 0
         self._announced: str | None = None
@@ -112,45 +113,22 @@ class TaskTable(ScrollView, can_focus=True):
         return row_cells(self.view.rows_by_id[task_id], self.now(), self.palette)[column]
 
     # -- changes ----------------------------------------------------------------------------------------------
-    def load(self, rows: Iterable[TaskRow]) -> None:
-        """Replace everything (start-up): every row is rendered anew."""
-        self.view.load(rows)
-        self._lines.clear()
-        self.rebuild()
-
-    def rebuild(self) -> None:
-        """Show what the filters let through (after a filter change), keeping the cursor on its task."""
-        keep = self.selected_id
-        self.view.rebuild()
-        self.marked &= set(self.view.order)
-        self._reshaped(keep)
-
-    def sort_by(self, column: str, reverse: bool | None = None) -> None:
-        """Sort by a column's underlying data (not the rendered text), keeping the cursor on the same task."""
-        if reverse is None:
-            reverse = not self.view.sort_reverse if column == self.view.sort_column else False
-        keep = self.selected_id
-        self.view.sort(column, reverse)
-        self._reshaped(keep)
-
-    def apply(self, rows: Iterable[TaskRow]) -> Changes:
-        """New data from the engine or the store: rows change in place, new ones are appended at the end."""
-        keep, top = self.selected_id, self._top_id()
-        changes = self.view.apply(rows)
-        if changes.removed:
-            self.marked -= changes.removed
+    @contextmanager
+    def follow(self, *, redraw: bool = False) -> Iterator[None]:
+        """The view changes inside this block (its owner applies news, a filter, a sort): afterwards the cursor
+        stays on its task (or its place), the first row on screen stays put, and only what changed is redrawn
+        (unchanged rows come from the line cache; ``redraw`` drops the cache, for a reload of everything)."""
+        keep, top, reorders = self.selected_id, self._top_id(), self.view.reorders
+        yield
+        if redraw:
+            self._lines.clear()
+        if self.view.reorders != reorders:
+            self.marked &= set(self.view.order)
             self._reshaped(keep, top)
-        elif changes:
+        else:
             self._resize()
-            self.refresh()  # unchanged rows come from the line cache
+            self.refresh()
             self._announce()
-        return changes
-
-    def remove_tasks(self, task_ids: Iterable[str]) -> None:
-        keep, top = self.selected_id, self._top_id()
-        removed = self.view.remove(task_ids)
-        self.marked -= removed
-        self._reshaped(keep, top)
 
     def tick(self) -> None:
         """Durations and "checked" ages move on: repaint the rows on screen whose text changed, and only those
@@ -245,7 +223,6 @@ class TaskTable(ScrollView, can_focus=True):
         if offset.y == 0:
             column = self._column_at(offset.x + int(self.scroll_x))
             if column is not None:
-                self.sort_by(column)
                 self.post_message(self.Sorted(column))
         else:
             self.move_cursor(int(self.scroll_y) + offset.y - 1)

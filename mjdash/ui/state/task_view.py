@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from mjdash.core.model import Status
 from mjdash.core.store import TaskRow
-from mjdash.ui.cells import matches, sort_key
 
 STATE_GROUPS: dict[str, frozenset[Status] | None] = {
     "all": None,
@@ -50,6 +49,7 @@ class TaskView:
         self.sort_column: str | None = None
         self.sort_reverse = False
         self._index: dict[str, int] | None = None
+        self.reorders = 0  # moves on whenever rows change places (not when rows are only appended or updated)
 
     def __len__(self) -> int:
         return len(self.order)
@@ -79,12 +79,14 @@ class TaskView:
         rows = [r for r in self.rows_by_id.values() if self.shows(r)]
         self.order = [r.task_id for r in self._sorted(rows)]
         self._index = None
+        self.reorders += 1
 
     def sort(self, column: str, reverse: bool) -> None:
         self.sort_column, self.sort_reverse = column, reverse
         rows = [self.rows_by_id[task_id] for task_id in self.order]
         self.order = [r.task_id for r in self._sorted(rows)]
         self._index = None
+        self.reorders += 1
 
     def _sorted(self, rows: list[TaskRow]) -> list[TaskRow]:
         column = self.sort_column
@@ -140,7 +142,33 @@ class TaskView:
         if task_ids:
             self.order = [task_id for task_id in self.order if task_id not in task_ids]
             self._index = None
+            self.reorders += 1
 
 
-def _expiry_facts(row: TaskRow) -> tuple[Status, float | None, float | None]:
-    return row.status, row.completed_at, row.saved_at
+def sort_key(row: TaskRow, column: str) -> tuple[int, object]:
+    """A comparable key for a column; unknown values sort last."""
+    value: object
+    if column == "state":
+        value = list(Status).index(row.status)
+    elif column == "task":
+        value = row.task_id
+    elif column in ("type", "prompt", "ar", "speed", "ver"):
+        attr = {"type": "task_type", "prompt": "prompt", "ar": "aspect", "speed": "speed", "ver": "version"}[column]
+        value = (getattr(row, attr) or "").lower()
+    elif column == "created":
+        value = row.created_at if row.created_at is not None else row.added_at
+    elif column == "took":
+        value = row.duration_s
+    elif column == "imgs":
+        value = row.n_results
+    elif column == "checked":
+        value = row.last_polled
+    else:
+        value = (row.error_message or row.last_error or "").lower()
+    return (1, 0) if value in (None, "") else (0, value)
+
+
+def matches(row: TaskRow, needle: str) -> bool:
+    """The text filter: over ID, prompt and error, case-insensitive."""
+    needle = needle.lower()
+    return any(needle in (v or "").lower() for v in (row.task_id, row.prompt, row.error_message, row.last_error))

@@ -12,9 +12,8 @@ from rich.text import Text
 
 from mjdash.core.events import EngineState, Mode, TaskChanged
 from mjdash.core.schema import StoreError
-from mjdash.core.text import safe
-from mjdash.ui.cells import short_id
-from mjdash.ui.task_view import TaskView
+from mjdash.core.text import safe, short_id
+from mjdash.ui.state.task_view import TaskView
 
 Severity = Literal["information", "warning", "error"]
 WHAT_TO_DO = {

@@ -1,0 +1,463 @@
+"""The main screen: the watchlist table, the header, the banner and the detail pane, over one ``WatchlistState``.
+
+The screen owns the state and the refresh engine, which runs in a worker on this event loop. Once a second it
+hands the state what arrived — the engine's events and the store's change feed — and redraws what the state says
+changed. Store reads, image fetches and downloads run in workers; the widgets only render, and send messages up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Input, ProgressBar, Static
+from textual.worker import Worker, WorkerState
+
+from mjdash.config import Settings
+from mjdash.core import aio
+from mjdash.core.clock import Clock
+from mjdash.core.events import Mode
+from mjdash.core.follow import FileFollower, FollowError
+from mjdash.core.images import ImageFetcher
+from mjdash.core.poller import Fetcher, Poller
+from mjdash.core.rows import TaskRow
+from mjdash.core.store import StoreError
+from mjdash.core.store_gateway import StoreGateway
+from mjdash.core.text import safe, short_id
+from mjdash.ui import actions
+from mjdash.ui.cells import COLUMN_KEYS
+from mjdash.ui.screens.dialogs import ALL_BATCHES, AddDialog, BatchPicker, ConfirmDialog, FolderDialog
+from mjdash.ui.screens.help import HelpScreen
+from mjdash.ui.screens.image_view import ImageView
+from mjdash.ui.state.announce import JOB_TITLES, failure_line, finished_toasts
+from mjdash.ui.state.watchlist import News, WatchlistState
+from mjdash.ui.widgets.detail import DetailPane
+from mjdash.ui.widgets.header import StatusHeader
+from mjdash.ui.widgets.task_table import TaskTable
+
+DETAIL_DELAY = 0.04  # seconds after the cursor stops before the detail pane follows
+FILTER_HINT = "filter: text in ID, prompt or error — enter applies, escape clears"
+ENGINE_RESTART = 10.0  # seconds before a refresh engine that failed is started again
+
+
+class MainScreen(Screen[None]):
+    BINDINGS = [
+        Binding("q", "app.quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("a", "add", "Add"),
+        Binding("x", "remove", "Remove"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("R", "refresh_all", "Refresh all", show=False),
+        Binding("p", "pause", "Pause"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("1", "group('all')", "All", show=False),
+        Binding("2", "group('running')", "Running", show=False),
+        Binding("3", "group('success')", "Succeeded", show=False),
+        Binding("4", "group('failed')", "Failed", show=False),
+        Binding("5", "group('problems')", "Problems", show=False),
+        Binding("b", "batch", "Batch"),
+        Binding("o", "sort_next", "Sort"),
+        Binding("O", "sort_reverse", "Reverse sort", show=False),
+        Binding("z", "maximize_detail", "Zoom"),
+        Binding("v", "view_image", "View image"),
+        Binding("c", "copy('id')", "Copy ID"),
+        Binding("y", "copy('prompt')", "Copy prompt", show=False),
+        Binding("u", "copy('url')", "Copy URL", show=False),
+        Binding("w", "open_url", "Open URL", show=False),
+        Binding("s", "save('task')", "Save"),
+        Binding("S", "save('batch')", "Save batch", show=False),
+    ]
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        db: StoreGateway,
+        client: Fetcher | None,
+        fetcher: ImageFetcher,
+        clock: Clock,
+        image_cls: Any,
+        state: WatchlistState,
+        follow: Path | None = None,
+        bell: bool = False,
+        run_engine: bool = True,
+    ) -> None:
+        super().__init__()
+        self.settings, self.db, self.store = settings, db, db.store
+        self.fetcher, self.clock, self.image_cls = fetcher, clock, image_cls
+        self.state = state
+        self.bell_on_finish = bell
+        self.follower = FileFollower(follow, db.store) if follow else None
+        self.engine: Poller | None = None
+        if client is not None and run_engine:
+            self.engine = Poller(
+                client,
+                db.store,
+                rate=settings.rate,
+                concurrency=settings.concurrency,
+                policy=settings.policy(),
+                clock=clock,
+                on_event=state.engine_event,
+            )
+        self._thumbs_done: str | None = None  # the task whose thumbnails the detail pane shows in full
+        self._cache_noted = False
+        self._sort_index = -1
+        self.engine_restart = ENGINE_RESTART  # seconds before a failed engine is started again
+        self._banner_shown: str | None = None
+        # Kept as attributes: queries search the active screen, which may be a dialog.
+        self.header = StatusHeader(id="header")
+        self.banner = Static(id="banner")
+        self.table = TaskTable(state.view, clock.now, id="table")
+        self.detail = DetailPane(image_cls, id="detail")
+        self.filter_box = Input(
+            placeholder="filter: text in ID, prompt or error — enter applies, escape clears", id="filter"
+        )
+        self.download_bar = ProgressBar(id="download", show_eta=False)
+
+    def compose(self) -> ComposeResult:
+        yield self.header
+        yield self.banner
+        with Horizontal(id="main"):
+            yield self.table
+            yield self.detail
+        yield self.filter_box
+        yield self.download_bar
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        aio.install(asyncio.get_running_loop())  # quitting never waits for a DNS lookup that hangs
+        self.banner.display = False
+        self.filter_box.display = False
+        self.download_bar.display = False
+        await self.load_all()
+        self.table.focus()
+        self._show_header()
+        self._start_engine()
+        self.set_interval(1.0, self.tick, name="tick")
+
+    async def on_unmount(self) -> None:
+        """Stop the engine; the app closes the clients and the store's thread after this."""
+        if self.engine is not None:
+            self.engine.stop()
+
+    # -- news -------------------------------------------------------------------------------------------------
+    async def load_all(self) -> bool:
+        """(Re)load the whole watchlist; on a database failure the banner says so and the next tick retries."""
+        try:
+            mark, rows = await self.db(self._read_all)
+        except StoreError as exc:
+            self._store_failed(exc)
+            return False
+        with self.table.follow(redraw=True):
+            self.state.load(mark, rows)
+        self._trouble("store", None)
+        return True
+
+    def _read_all(self) -> tuple[int, list[TaskRow]]:
+        mark = self.store.mark()  # before the rows: a change in between comes again with the feed, harmlessly
+        return mark, self.store.rows()
+
+    async def tick(self) -> None:
+        """Once a second: what the engine learned and what any process wrote, in one batch; the time columns
+        move on. A database that cannot be read puts up the banner; everything is read again once it can."""
+        if "store" in self.state.troubles and not await self.load_all():
+            return
+        if self.follower is not None:
+            await self._follow()
+        try:
+            feed = await self.db(self.store.changes_since, self.state.mark)
+        except StoreError as exc:
+            self._store_failed(exc)
+            feed = None
+        with self.table.follow():
+            news = self.state.take(feed)
+        self._show(news)
+        if news.reload:
+            await self.load_all()
+
+    def _show(self, news: News) -> None:
+        if self.detail.task_id in news.updated:
+            self.load_detail(self.detail.task_id, keep_thumbs=True)
+        self.table.tick()
+        if news.finished and self.bell_on_finish:
+            self.app.bell()
+        for toast in finished_toasts(news.finished):
+            self.notify(toast.message, title=toast.title, severity=toast.severity, markup=False)
+        self._show_banner()
+        self._show_header()
+
+    async def _follow(self) -> None:
+        """Read what the followed file gained (the new IDs come back through the change feed)."""
+        assert self.follower is not None
+        try:
+            result = await self.db(self.follower.poll)
+        except FollowError as exc:
+            self._trouble("follow", f"{exc} (mjdash keeps trying)")
+            return
+        self._trouble("follow", None)
+        if result.added:
+            self.notify(f"{result.added} new task(s) from {self.follower.path.name}", title="Following", markup=False)
+
+    def _store_failed(self, exc: StoreError) -> None:
+        self._trouble("store", f"{exc} (the table shows what it had; mjdash tries again every second)")
+
+    def _trouble(self, source: str, message: str | None) -> None:
+        if self.state.trouble(source, message):
+            self._show_banner()
+
+    def _show_banner(self) -> None:
+        text = self.state.banner()
+        if text is not None and text.plain != self._banner_shown:
+            self.banner.update(text)
+        self._banner_shown = text.plain if text is not None else None
+        self.banner.display = text is not None
+
+    def _show_header(self) -> None:
+        now = self.clock.now()
+        rows = self.state.expiring_due(now)
+        if rows is not None:
+            self._count_expiring(rows, now)
+        self.header.render_state(self.state.header(), now)
+
+    @work(exclusive=True, group="expiring", exit_on_error=False)
+    async def _count_expiring(self, rows: list[TaskRow], now: float) -> None:
+        """Results about to expire: a pass over every row (~80 ms at 100,000), on the store's thread."""
+        self.state.expiring = await self.db(self.state.count_expiring, rows, now)
+        self.header.render_state(self.state.header(), self.clock.now())
+
+    # -- failures ---------------------------------------------------------------------------------------------
+    @on(Worker.StateChanged)
+    def worker_changed(self, event: Worker.StateChanged) -> None:
+        """Every background job that fails ends here: a toast (or, for the engine, a banner and a restart)."""
+        if event.state is not WorkerState.ERROR:
+            return
+        message = failure_line(event.worker.error)
+        if event.worker.group == "engine":
+            restart = self.engine_restart
+            self._trouble("engine", f"The refresh engine stopped: {message} — restarting in {restart:.0f} s.")
+            self.set_timer(restart, self._start_engine)
+            return
+        title = JOB_TITLES.get(event.worker.group, "Background job failed")
+        self.notify(message, title=title, severity="error", markup=False)
+
+    def _start_engine(self) -> None:
+        if self.engine is not None:
+            self.run_worker(self.engine.run(), group="engine", exclusive=True, exit_on_error=False)
+
+    # -- the detail pane ----------------------------------------------------------------------------------------
+    @on(TaskTable.Highlighted)
+    def row_highlighted(self, event: TaskTable.Highlighted) -> None:
+        if event.task_id is not None:
+            self.load_detail(event.task_id, delay=DETAIL_DELAY)
+        else:  # nothing shown (an empty watchlist, a filter matching nothing)
+            self.workers.cancel_group(self, "detail")
+            self.detail.show(None, None, self.clock.now(), self.settings.expiry_days)
+
+    @work(exclusive=True, group="detail", exit_on_error=False)
+    async def load_detail(self, task_id: str, keep_thumbs: bool = False, delay: float = 0.0) -> None:
+        """Show a task in the detail pane. After a cursor move it waits a moment, so the cursor is painted first
+        and holding a key down does not lay out the pane for every row passed (a newer load cancels this one)."""
+        if delay:
+            await asyncio.sleep(delay)
+        task = await self.db(self.store.task, task_id)
+        row = self.state.view.rows_by_id.get(task_id)
+        fresh = self.detail.show(task, row, self.clock.now(), self.settings.expiry_days, reload=not keep_thumbs)
+        if task is None or (not fresh and self._thumbs_done == task_id):
+            return
+        self._thumbs_done = None  # a newer load may cancel this one half-way: it then loads them again
+        for index, url in enumerate(task.result_urls[:4]):
+            self.detail.set_thumbnail(task_id, index, await self.fetcher.thumbnail(url))
+        self._thumbs_done = task_id
+        if self.fetcher.cache_problem and not self._cache_noted:
+            self._cache_noted = True
+            self.notify(safe(self.fetcher.cache_problem), title="Image cache", severity="warning", markup=False)
+
+    def action_maximize_detail(self) -> None:
+        """Zoom the detail pane to the full width (focus goes to it, to scroll), or back (focus to the table)."""
+        zoomed = self.toggle_class("detail-max").has_class("detail-max")
+        (self.detail if zoomed else self.table).focus()
+
+    @work(exclusive=True, group="viewer", exit_on_error=False)
+    async def action_view_image(self) -> None:
+        task_id = self.table.selected_id
+        task = await self.db(self.store.task, task_id) if task_id else None
+        if task is None or not task.result_urls:
+            self.notify("This task has no result images yet.", severity="warning")
+            return
+        size = max(256, min(1600, self.size.width * 10))
+        results = [await self.fetcher.thumbnail(url, size) for url in task.result_urls[:4]]
+        await self.app.push_screen(ImageView(results, 0, self.image_cls))
+
+    # -- the watchlist ------------------------------------------------------------------------------------------
+    def action_add(self) -> None:
+        def added(text: str | None) -> None:
+            if text:
+                self.add_tasks_from(text)
+
+        self.app.push_screen(AddDialog(), added)
+
+    @work(group="store", exit_on_error=False)
+    async def add_tasks_from(self, text: str) -> None:
+        """Add the task IDs found in ``text`` (as `mjdash add -` does) and ask about them at once."""
+        added = await actions.add_from_text(self.db, text)
+        with self.table.follow():
+            self.state.added(added.rows)
+        if self.engine is not None:
+            self.engine.force(added.ids)
+        self.notify(added.said.message, markup=False, title="Add tasks", severity=added.said.severity)
+        self._show_header()
+
+    def action_remove(self) -> None:
+        task_ids = self.table.selection()
+        if not task_ids:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._remove(task_ids)
+
+        what = f"task {task_ids[0]}" if len(task_ids) == 1 else f"the {len(task_ids)} marked tasks"
+        self.app.push_screen(ConfirmDialog(f"Remove {what} from the watchlist?"), confirmed)
+
+    @work(group="store", exit_on_error=False)
+    async def _remove(self, task_ids: list[str]) -> None:
+        await self.db(self.store.remove, task_ids)
+        with self.table.follow():
+            self.state.removed(task_ids)
+        if self.engine is not None:
+            self.engine.force([])  # reloads the watchlist
+        self.notify(f"removed {len(task_ids)} task(s)")
+        self._show_header()
+
+    def action_refresh(self) -> None:
+        task_id = self.table.selected_id
+        if self.engine is not None and task_id:
+            self.engine.force([task_id])
+            self.notify(f"refreshing {short_id(task_id)}")
+
+    def action_refresh_all(self) -> None:
+        if self.engine is not None:
+            self.notify(f"refreshing all {self.engine.force(None)} tasks")
+
+    def action_pause(self) -> None:
+        if self.engine is None:
+            return
+        if self.engine.state.mode is Mode.PAUSED:
+            self.engine.resume()
+        else:
+            self.engine.pause()
+
+    # -- what is shown ------------------------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        self.filter_box.display = True
+        self.filter_box.focus()
+
+    @on(Input.Submitted, "#filter")
+    def filter_submitted(self, event: Input.Submitted) -> None:
+        self._refilter(text=event.value.strip())
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        if self.table.clear_marks():  # escape first drops the marks, then the filter
+            return
+        self.filter_box.value = ""
+        self.filter_box.display = False
+        if self.state.view.text_filter:
+            self._refilter(text="")
+        self.table.focus()
+
+    def action_group(self, group: str) -> None:
+        self._refilter(group=group)
+
+    def action_batch(self) -> None:
+        def chosen(name: str | None) -> None:
+            if name is not None:
+                self._refilter(batch=None if name == ALL_BATCHES else name)
+
+        self.app.push_screen(BatchPicker(self.state.batches(), self.state.view.batch_filter), chosen)
+
+    def _refilter(self, **what: Any) -> None:
+        with self.table.follow():
+            self.state.set_filter(**what)
+        self._show_header()
+
+    def sort_by(self, column: str, reverse: bool | None = None) -> None:
+        """Sort by a column's data (not the rendered text), the cursor staying on its task."""
+        with self.table.follow():
+            self.state.sort(column, reverse)
+
+    @on(TaskTable.Sorted)
+    def header_sorted(self, event: TaskTable.Sorted) -> None:
+        self.sort_by(event.column)
+        self._sort_index = COLUMN_KEYS.index(event.column)  # `o` goes on from the clicked column
+
+    def action_sort_next(self) -> None:
+        self._sort_index = (self._sort_index + 1) % len(COLUMN_KEYS)
+        self.sort_by(COLUMN_KEYS[self._sort_index], reverse=False)
+        self.notify(f"sorted by {COLUMN_KEYS[self._sort_index]}", timeout=2)
+
+    def action_sort_reverse(self) -> None:
+        view = self.state.view
+        self.sort_by(view.sort_column or "state", reverse=not view.sort_reverse)
+
+    # -- copy, open, save ---------------------------------------------------------------------------------------
+    @work(group="clipboard")
+    async def action_copy(self, what: str) -> None:
+        task_id = self.table.selected_id
+        task = await self.db(self.store.task, task_id) if task_id else None
+        if task is None:
+            return
+        value = actions.copy_value(task, what)
+        if not value:
+            self.notify(f"This task has no {what}.", severity="warning")
+            return
+        self.app.copy_to_clipboard(value)  # OSC 52
+        fallback = await actions.system_clipboard(value)
+        also = f" (also to {fallback})" if fallback else ""
+        self.notify(f"Copied the {actions.COPY_LABELS[what]}{also}.", timeout=3)
+
+    @work(group="browser")
+    async def action_open_url(self) -> None:
+        task_id = self.table.selected_id
+        task = await self.db(self.store.task, task_id) if task_id else None
+        if task is None or not task.result_urls:
+            self.notify("This task has no result URL yet.", severity="warning")
+            return
+        said = await actions.open_in_browser(task.result_urls[0])
+        self.notify(said.message, severity=said.severity)
+
+    def action_save(self, scope: str) -> None:
+        ids = self.table.selection() if scope == "task" else list(self.table.shown_ids)
+        if not ids:
+            return
+
+        def chosen(folder: str | None) -> None:
+            if folder:
+                self._save(ids, Path(folder).expanduser())
+
+        self.app.push_screen(FolderDialog(actions.save_title(scope, len(ids)), str(actions.DEFAULT_FOLDER)), chosen)
+
+    @work(group="download", exclusive=True)
+    async def _save(self, task_ids: list[str], folder: Path) -> None:
+        bar = self.download_bar
+        bar.display = True
+        said = await actions.save(
+            self.db, self.fetcher, task_ids, folder, lambda done, total: bar.update(total=total, progress=done)
+        )
+        bar.display = False
+        self.notify(said.message, title="Save", markup=False, severity=said.severity)
+
+    def action_help(self) -> None:
+        rows = [
+            (b.key_display or b.key, b.description)
+            for b in (*self.BINDINGS, *TaskTable.BINDINGS)
+            if isinstance(b, Binding)
+        ]
+        self.app.push_screen(HelpScreen(rows))
