@@ -221,6 +221,11 @@ class Store:
         """The current position of the change feed: every write that touches a task moves it on."""
         return int(self._query("SELECT value FROM meta WHERE key = 'rev'")[0][0])
 
+    def snapshot(self) -> tuple[int, list[TaskRow]]:
+        """The feed's mark, then every row: follow on with ``changes_since(mark)`` (a change between the two reads
+        comes again with the feed, harmlessly)."""
+        return self.mark(), self.rows()
+
     def changes_since(self, mark: int, *, ids: Sequence[str] | None = None) -> Feed:
         """Rows added or changed and IDs removed after ``mark`` — by this process or any other. Cheap when nothing
         changed (one indexed lookup). ``full`` when removals after ``mark`` may have been forgotten."""

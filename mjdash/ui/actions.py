@@ -14,7 +14,7 @@ from typing import Literal
 
 from mjdash.core.download import download_tasks
 from mjdash.core.ids import add_summary, extract
-from mjdash.core.images import ImageFetcher
+from mjdash.core.images import ImageFetcher, ImageResult
 from mjdash.core.model import Task
 from mjdash.core.rows import TaskRow
 from mjdash.core.store_gateway import StoreGateway
@@ -48,14 +48,30 @@ async def add_from_text(db: StoreGateway, text: str) -> Added:
     return Added(found.ids, rows, Said(message, "warning" if found.rejected else "information"))
 
 
-def copy_value(task: Task, what: str) -> str:
-    """The ID, the prompt or the first result URL, without control characters (a clipboard is no terminal)."""
-    return plain({"id": task.task_id, "prompt": task.prompt or "", "url": (task.result_urls or ("",))[0]}[what])
+async def _task(db: StoreGateway, task_id: str | None) -> Task | None:
+    return await db(db.store.task, task_id) if task_id else None
 
 
-async def system_clipboard(value: str) -> str | None:
-    """The fallback to OSC 52, for terminals that do not support it: a clipboard tool, if one is installed."""
-    return await asyncio.to_thread(_system_clipboard, value)
+async def images(db: StoreGateway, fetcher: ImageFetcher, task_id: str | None, size: int) -> list[ImageResult] | Said:
+    """A task's result images at ``size`` for the image viewer, or why there are none."""
+    task = await _task(db, task_id)
+    if task is None or not task.result_urls:
+        return Said("This task has no result images yet.", "warning")
+    return [await fetcher.thumbnail(url, size) for url in task.result_urls[:4]]
+
+
+async def copy(db: StoreGateway, task_id: str | None, what: str, osc52: Callable[[str], None]) -> Said | None:
+    """Copy a task's ID, prompt or first result URL: by OSC 52 (``osc52``), and with a clipboard tool if one is
+    installed, for terminals that do not support OSC 52. No control characters: a clipboard is no terminal."""
+    task = await _task(db, task_id)
+    if task is None:
+        return None
+    value = plain({"id": task.task_id, "prompt": task.prompt or "", "url": (task.result_urls or ("",))[0]}[what])
+    if not value:
+        return Said(f"This task has no {what}.", "warning")
+    osc52(value)
+    fallback = await asyncio.to_thread(_system_clipboard, value)
+    return Said(f"Copied the {COPY_LABELS[what]}{f' (also to {fallback})' if fallback else ''}.")
 
 
 def _system_clipboard(value: str) -> str | None:
@@ -69,8 +85,12 @@ def _system_clipboard(value: str) -> str | None:
     return None
 
 
-async def open_in_browser(url: str) -> Said:
-    opened = await asyncio.to_thread(webbrowser.open, url)
+async def open_result(db: StoreGateway, task_id: str | None) -> Said:
+    """Open a task's first result in the browser."""
+    task = await _task(db, task_id)
+    if task is None or not task.result_urls:
+        return Said("This task has no result URL yet.", "warning")
+    opened = await asyncio.to_thread(webbrowser.open, task.result_urls[0])
     return Said("Opened in the browser.") if opened else Said("No browser found — copy the URL with u.")
 
 

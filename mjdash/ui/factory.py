@@ -17,7 +17,7 @@ from mjdash.core.clock import Clock, SystemClock
 from mjdash.core.credentials import Secret
 from mjdash.core.imagecache import ImageCache
 from mjdash.core.images import ImageFetcher
-from mjdash.core.poller import Fetcher
+from mjdash.core.poller import Fetcher, Poller
 from mjdash.core.store import Store
 from mjdash.core.store_gateway import StoreGateway
 from mjdash.ui.app import Closer, MjDashApp
@@ -48,18 +48,29 @@ def make_app(
     if fetcher is None:
         cache = ImageCache(settings.cache_dir / "images", settings.cache_max_mb * 1024 * 1024)
         fetcher = ImageFetcher(cache, max_bytes=settings.image_max_mb * 1024 * 1024)
-    db = StoreGateway(store)
+    db, clock = StoreGateway(store), clock or SystemClock()
+    state = WatchlistState(renderer=renderer, demo=demo, expiry_days=settings.expiry_days)
+    engine = None
+    if client is not None and run_engine:
+        engine = Poller(
+            client,
+            store,
+            rate=settings.rate,
+            concurrency=settings.concurrency,
+            policy=settings.policy(),
+            clock=clock,
+            on_event=state.engine_event,
+        )
     main = MainScreen(
         settings=settings,
         db=db,
-        client=client,
+        engine=engine,
         fetcher=fetcher,
-        clock=clock or SystemClock(),
+        clock=clock,
         image_cls=image_cls,
-        state=WatchlistState(renderer=renderer, demo=demo, expiry_days=settings.expiry_days),
+        state=state,
         follow=follow,
         bell=bell,
-        run_engine=run_engine,
     )
     closers: list[Closer] = [fetcher.aclose]
     close_client = getattr(client, "aclose", None)

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Input, ProgressBar, Static
+from textual.widgets import Footer, ProgressBar
 from textual.worker import Worker, WorkerState
 
 from mjdash.config import Settings
@@ -25,100 +25,62 @@ from mjdash.core.clock import Clock
 from mjdash.core.events import Mode
 from mjdash.core.follow import FileFollower, FollowError
 from mjdash.core.images import ImageFetcher
-from mjdash.core.poller import Fetcher, Poller
+from mjdash.core.poller import Poller
 from mjdash.core.rows import TaskRow
 from mjdash.core.store import StoreError
 from mjdash.core.store_gateway import StoreGateway
 from mjdash.core.text import safe, short_id
 from mjdash.ui import actions
 from mjdash.ui.cells import COLUMN_KEYS
+from mjdash.ui.keys import MAIN_KEYS
 from mjdash.ui.screens.dialogs import ALL_BATCHES, AddDialog, BatchPicker, ConfirmDialog, FolderDialog
 from mjdash.ui.screens.help import HelpScreen
 from mjdash.ui.screens.image_view import ImageView
 from mjdash.ui.state.announce import JOB_TITLES, failure_line, finished_toasts
 from mjdash.ui.state.watchlist import News, WatchlistState
+from mjdash.ui.widgets.banner import Banner
 from mjdash.ui.widgets.detail import DetailPane
+from mjdash.ui.widgets.filter_bar import FilterBar
 from mjdash.ui.widgets.header import StatusHeader
 from mjdash.ui.widgets.task_table import TaskTable
 
 DETAIL_DELAY = 0.04  # seconds after the cursor stops before the detail pane follows
-FILTER_HINT = "filter: text in ID, prompt or error — enter applies, escape clears"
 ENGINE_RESTART = 10.0  # seconds before a refresh engine that failed is started again
 
 
 class MainScreen(Screen[None]):
-    BINDINGS = [
-        Binding("q", "app.quit", "Quit"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("a", "add", "Add"),
-        Binding("x", "remove", "Remove"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("R", "refresh_all", "Refresh all", show=False),
-        Binding("p", "pause", "Pause"),
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("1", "group('all')", "All", show=False),
-        Binding("2", "group('running')", "Running", show=False),
-        Binding("3", "group('success')", "Succeeded", show=False),
-        Binding("4", "group('failed')", "Failed", show=False),
-        Binding("5", "group('problems')", "Problems", show=False),
-        Binding("b", "batch", "Batch"),
-        Binding("o", "sort_next", "Sort"),
-        Binding("O", "sort_reverse", "Reverse sort", show=False),
-        Binding("z", "maximize_detail", "Zoom"),
-        Binding("v", "view_image", "View image"),
-        Binding("c", "copy('id')", "Copy ID"),
-        Binding("y", "copy('prompt')", "Copy prompt", show=False),
-        Binding("u", "copy('url')", "Copy URL", show=False),
-        Binding("w", "open_url", "Open URL", show=False),
-        Binding("s", "save('task')", "Save"),
-        Binding("S", "save('batch')", "Save batch", show=False),
-    ]
+    BINDINGS = MAIN_KEYS
 
     def __init__(
         self,
         *,
         settings: Settings,
         db: StoreGateway,
-        client: Fetcher | None,
+        engine: Poller | None,
         fetcher: ImageFetcher,
         clock: Clock,
         image_cls: Any,
         state: WatchlistState,
         follow: Path | None = None,
         bell: bool = False,
-        run_engine: bool = True,
     ) -> None:
+        """``engine`` (None: nobody polls) must report to ``state.engine_event``; ``make_app`` wires them."""
         super().__init__()
         self.settings, self.db, self.store = settings, db, db.store
         self.fetcher, self.clock, self.image_cls = fetcher, clock, image_cls
         self.state = state
         self.bell_on_finish = bell
         self.follower = FileFollower(follow, db.store) if follow else None
-        self.engine: Poller | None = None
-        if client is not None and run_engine:
-            self.engine = Poller(
-                client,
-                db.store,
-                rate=settings.rate,
-                concurrency=settings.concurrency,
-                policy=settings.policy(),
-                clock=clock,
-                on_event=state.engine_event,
-            )
+        self.engine = engine
         self._thumbs_done: str | None = None  # the task whose thumbnails the detail pane shows in full
         self._cache_noted = False
-        self._sort_index = -1
         self.engine_restart = ENGINE_RESTART  # seconds before a failed engine is started again
-        self._banner_shown: str | None = None
         # Kept as attributes: queries search the active screen, which may be a dialog.
         self.header = StatusHeader(id="header")
-        self.banner = Static(id="banner")
+        self.banner = Banner(id="banner")
         self.table = TaskTable(state.view, clock.now, id="table")
         self.detail = DetailPane(image_cls, id="detail")
-        self.filter_box = Input(
-            placeholder="filter: text in ID, prompt or error — enter applies, escape clears", id="filter"
-        )
+        self.filter_box = FilterBar(id="filter")
         self.download_bar = ProgressBar(id="download", show_eta=False)
 
     def compose(self) -> ComposeResult:
@@ -133,9 +95,6 @@ class MainScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         aio.install(asyncio.get_running_loop())  # quitting never waits for a DNS lookup that hangs
-        self.banner.display = False
-        self.filter_box.display = False
-        self.download_bar.display = False
         await self.load_all()
         self.table.focus()
         self._show_header()
@@ -151,7 +110,7 @@ class MainScreen(Screen[None]):
     async def load_all(self) -> bool:
         """(Re)load the whole watchlist; on a database failure the banner says so and the next tick retries."""
         try:
-            mark, rows = await self.db(self._read_all)
+            mark, rows = await self.db(self.store.snapshot)
         except StoreError as exc:
             self._store_failed(exc)
             return False
@@ -159,10 +118,6 @@ class MainScreen(Screen[None]):
             self.state.load(mark, rows)
         self._trouble("store", None)
         return True
-
-    def _read_all(self) -> tuple[int, list[TaskRow]]:
-        mark = self.store.mark()  # before the rows: a change in between comes again with the feed, harmlessly
-        return mark, self.store.rows()
 
     async def tick(self) -> None:
         """Once a second: what the engine learned and what any process wrote, in one batch; the time columns
@@ -213,11 +168,7 @@ class MainScreen(Screen[None]):
             self._show_banner()
 
     def _show_banner(self) -> None:
-        text = self.state.banner()
-        if text is not None and text.plain != self._banner_shown:
-            self.banner.update(text)
-        self._banner_shown = text.plain if text is not None else None
-        self.banner.display = text is not None
+        self.banner.show(self.state.banner())
 
     def _show_header(self) -> None:
         now = self.clock.now()
@@ -286,14 +237,12 @@ class MainScreen(Screen[None]):
 
     @work(exclusive=True, group="viewer", exit_on_error=False)
     async def action_view_image(self) -> None:
-        task_id = self.table.selected_id
-        task = await self.db(self.store.task, task_id) if task_id else None
-        if task is None or not task.result_urls:
-            self.notify("This task has no result images yet.", severity="warning")
-            return
         size = max(256, min(1600, self.size.width * 10))
-        results = [await self.fetcher.thumbnail(url, size) for url in task.result_urls[:4]]
-        await self.app.push_screen(ImageView(results, 0, self.image_cls))
+        results = await actions.images(self.db, self.fetcher, self.table.selected_id, size)
+        if isinstance(results, actions.Said):
+            self.notify(results.message, severity=results.severity)
+        else:
+            await self.app.push_screen(ImageView(results, 0, self.image_cls))
 
     # -- the watchlist ------------------------------------------------------------------------------------------
     def action_add(self) -> None:
@@ -356,19 +305,17 @@ class MainScreen(Screen[None]):
 
     # -- what is shown ------------------------------------------------------------------------------------------
     def action_filter(self) -> None:
-        self.filter_box.display = True
-        self.filter_box.focus()
+        self.filter_box.open()
 
-    @on(Input.Submitted, "#filter")
-    def filter_submitted(self, event: Input.Submitted) -> None:
-        self._refilter(text=event.value.strip())
+    @on(FilterBar.Applied)
+    def filter_applied(self, event: FilterBar.Applied) -> None:
+        self._refilter(text=event.text)
         self.table.focus()
 
     def action_clear_filter(self) -> None:
         if self.table.clear_marks():  # escape first drops the marks, then the filter
             return
-        self.filter_box.value = ""
-        self.filter_box.display = False
+        self.filter_box.close()
         if self.state.view.text_filter:
             self._refilter(text="")
         self.table.focus()
@@ -396,12 +343,13 @@ class MainScreen(Screen[None]):
     @on(TaskTable.Sorted)
     def header_sorted(self, event: TaskTable.Sorted) -> None:
         self.sort_by(event.column)
-        self._sort_index = COLUMN_KEYS.index(event.column)  # `o` goes on from the clicked column
 
     def action_sort_next(self) -> None:
-        self._sort_index = (self._sort_index + 1) % len(COLUMN_KEYS)
-        self.sort_by(COLUMN_KEYS[self._sort_index], reverse=False)
-        self.notify(f"sorted by {COLUMN_KEYS[self._sort_index]}", timeout=2)
+        """`o`: the next column (after the one sorted by last, however that was chosen), ascending."""
+        view = self.state.view
+        column = COLUMN_KEYS[(COLUMN_KEYS.index(view.sort_column) + 1) % len(COLUMN_KEYS) if view.sort_column else 0]
+        self.sort_by(column, reverse=False)
+        self.notify(f"sorted by {column}", timeout=2)
 
     def action_sort_reverse(self) -> None:
         view = self.state.view
@@ -410,27 +358,13 @@ class MainScreen(Screen[None]):
     # -- copy, open, save ---------------------------------------------------------------------------------------
     @work(group="clipboard")
     async def action_copy(self, what: str) -> None:
-        task_id = self.table.selected_id
-        task = await self.db(self.store.task, task_id) if task_id else None
-        if task is None:
-            return
-        value = actions.copy_value(task, what)
-        if not value:
-            self.notify(f"This task has no {what}.", severity="warning")
-            return
-        self.app.copy_to_clipboard(value)  # OSC 52
-        fallback = await actions.system_clipboard(value)
-        also = f" (also to {fallback})" if fallback else ""
-        self.notify(f"Copied the {actions.COPY_LABELS[what]}{also}.", timeout=3)
+        said = await actions.copy(self.db, self.table.selected_id, what, self.app.copy_to_clipboard)
+        if said is not None:
+            self.notify(said.message, severity=said.severity, timeout=3)
 
     @work(group="browser")
     async def action_open_url(self) -> None:
-        task_id = self.table.selected_id
-        task = await self.db(self.store.task, task_id) if task_id else None
-        if task is None or not task.result_urls:
-            self.notify("This task has no result URL yet.", severity="warning")
-            return
-        said = await actions.open_in_browser(task.result_urls[0])
+        said = await actions.open_result(self.db, self.table.selected_id)
         self.notify(said.message, severity=said.severity)
 
     def action_save(self, scope: str) -> None:
