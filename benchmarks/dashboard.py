@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from mjdash.config import Settings
-from mjdash.core.api import Fetch, Outcome, Secret
+from mjdash.core.api.client import Fetch, Outcome, Secret
 from mjdash.core.model import parse_record
-from mjdash.core.rows import Feed
-from mjdash.core.store import Store
+from mjdash.core.store.database import Store
+from mjdash.core.store.rows import Feed
 from mjdash.sim.lifecycle import demo_batch
 from mjdash.sim.server import Simulator
 from mjdash.ui.factory import make_app

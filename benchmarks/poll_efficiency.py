@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mjdash.core.api import KieClient, RetryPolicy
-from mjdash.core.outcomes import Fetch
-from mjdash.core.poller import Poller
-from mjdash.core.schedule import AdaptivePolicy, NaivePolicy
-from mjdash.core.store import Store
+from mjdash.core.api.client import KieClient, RetryPolicy
+from mjdash.core.api.outcomes import Fetch
+from mjdash.core.engine.engine import Engine
+from mjdash.core.engine.schedule import AdaptivePolicy, NaivePolicy
+from mjdash.core.store.database import Store
 from mjdash.sim.lifecycle import make_task
 from mjdash.sim.server import Simulator, busiest_second
 
@@ -208,7 +208,7 @@ async def run_one(case: Case, policy: AdaptivePolicy) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "b.db", clock=clock.now) as store:
         async with KieClient(KEY, sim.url, retry=RetryPolicy.none(), timeout=10) as client:
             observer = Observer(client, clock)
-            poller = Poller(observer, store, rate=case.rate, concurrency=8, clock=clock, policy=policy, margin=MARGIN)
+            poller = Engine(observer, store, rate=case.rate, concurrency=8, clock=clock, policy=policy, margin=MARGIN)
             cpu = time.thread_time()
             sim_started = sim.now()
             engine = asyncio.ensure_future(poller.run())

@@ -27,10 +27,10 @@ import uuid
 from pathlib import Path
 
 from mjdash.config import Settings
-from mjdash.core.api import Fetch, Outcome, Secret
+from mjdash.core.api.client import Fetch, Outcome, Secret
+from mjdash.core.engine.engine import Engine
 from mjdash.core.model import parse_record
-from mjdash.core.poller import Poller
-from mjdash.core.store import Store
+from mjdash.core.store.database import Store
 from mjdash.sim.lifecycle import make_task
 from mjdash.sim.server import Simulator
 
@@ -77,7 +77,7 @@ async def engine_cost(path: Path) -> tuple[float, int]:
     """CPU seconds per request of the engine's thread, over 15 s at RATE."""
     stub = Stub()
     with Store(path) as store:
-        poller = Poller(stub, store, rate=RATE, concurrency=8)
+        poller = Engine(stub, store, rate=RATE, concurrency=8)
         run = asyncio.ensure_future(poller.run())
         await asyncio.sleep(3)  # the first read of the watchlist, off the clock
         cpu, calls = time.thread_time(), stub.calls

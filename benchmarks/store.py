@@ -21,10 +21,10 @@ from pathlib import Path
 
 from mjdash.commands import watchlist
 from mjdash.config import Settings
-from mjdash.core.api import Fetch, Outcome
-from mjdash.core.ids import extract
+from mjdash.core.api.client import Fetch, Outcome
+from mjdash.core.intake.ids import extract
 from mjdash.core.model import parse_record
-from mjdash.core.store import Store
+from mjdash.core.store.database import Store
 from mjdash.sim.lifecycle import demo_batch
 
 N = 10_000

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from mjdash.core.imagecache import ImageCache
-from mjdash.core.images import THUMB_SIZE, ImageFetcher, make_thumbnail
+from mjdash.core.media.cache import ImageCache
+from mjdash.core.media.images import THUMB_SIZE, ImageFetcher, make_thumbnail
 from mjdash.sim.images import render_jpeg
 from mjdash.sim.server import Simulator
 

@@ -8,8 +8,8 @@ Config file (TOML), by default ``<user config dir>/mjdash/config.toml``::
     timeout = 10               # seconds per request
     retry_attempts = 4
     retry_seconds = 8          # total time one request may spend retrying
-    rate = 2.0                 # requests per second (the poller)
-    concurrency = 4            # requests in flight (the poller)
+    rate = 2.0                 # requests per second (the engine)
+    concurrency = 4            # requests in flight (the engine)
     min_interval = 3.0         # seconds: never ask about one task more often than this
     stuck_factor = 3.0         # a running task is "stuck" past this many times its expected duration
                                # (past the learned 99th percentile once 20 of its kind have finished)
@@ -32,11 +32,11 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
-from mjdash.core.credentials import DEFAULT_BASE_URL, Secret
+from mjdash.core.api.credentials import DEFAULT_BASE_URL, Secret
 
 if TYPE_CHECKING:
-    from mjdash.core.api import RetryPolicy
-    from mjdash.core.schedule import AdaptivePolicy
+    from mjdash.core.api.client import RetryPolicy
+    from mjdash.core.engine.schedule import AdaptivePolicy
 
 APP = "mjdash"
 
@@ -78,13 +78,13 @@ class Settings:
 
     @property
     def retry(self) -> RetryPolicy:
-        from mjdash.core.api import RetryPolicy
+        from mjdash.core.api.client import RetryPolicy
 
         return RetryPolicy(attempts=self.retry_attempts, total_s=self.retry_seconds)
 
     def policy(self) -> AdaptivePolicy:
         """The refresh engine's policy with this configuration (a new one each time: it learns)."""
-        from mjdash.core.schedule import AdaptivePolicy
+        from mjdash.core.engine.schedule import AdaptivePolicy
 
         return AdaptivePolicy(min_interval=self.min_interval, stuck_factor=self.stuck_factor)
 

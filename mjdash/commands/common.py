@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from mjdash.config import ConfigError, Settings
-from mjdash.core import ids
+from mjdash.core.api.outcomes import Fetch
+from mjdash.core.intake import ids
 from mjdash.core.model import Status, Task
-from mjdash.core.outcomes import Fetch
 from mjdash.core.text import capped, safe
 from mjdash.core.timefmt import duration, local
 
 if TYPE_CHECKING:
-    from mjdash.core.api import KieClient
+    from mjdash.core.api.client import KieClient
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -48,7 +48,7 @@ def need_key(settings: Settings) -> None:
 
 
 def make_client(settings: Settings) -> KieClient:
-    from mjdash.core.api import KieClient
+    from mjdash.core.api.client import KieClient
 
     need_key(settings)
     try:

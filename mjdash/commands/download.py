@@ -10,11 +10,11 @@ from mjdash.commands.common import EXIT_FAILED, EXIT_OK, UsageError, err, valid_
 from mjdash.commands.progress import ProgressBar
 from mjdash.config import Settings
 from mjdash.core import aio
-from mjdash.core.download import download_tasks
-from mjdash.core.imagecache import ImageCache
-from mjdash.core.images import ImageFetcher
+from mjdash.core.media.cache import ImageCache
+from mjdash.core.media.download import download_tasks
+from mjdash.core.media.images import ImageFetcher
 from mjdash.core.model import Task
-from mjdash.core.store import Store
+from mjdash.core.store.database import Store
 from mjdash.core.text import safe
 
 

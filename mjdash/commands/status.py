@@ -7,7 +7,7 @@ import asyncio
 from mjdash.commands.common import EXIT_FAILED, EXIT_OK, describe, err, fetch_json, make_client, valid_ids
 from mjdash.config import Settings
 from mjdash.core import aio
-from mjdash.core.api import Fetch, KieClient
+from mjdash.core.api.client import Fetch, KieClient
 from mjdash.core.text import safe_json
 
 PARALLEL = 4

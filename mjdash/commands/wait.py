@@ -20,11 +20,11 @@ from mjdash.commands.common import STATUS_MARK, UsageError, err, make_client, va
 from mjdash.commands.progress import ProgressBar
 from mjdash.config import Settings
 from mjdash.core import aio
-from mjdash.core.events import Event, Mode, RoundFinished, StateChanged, TaskChanged, TaskErrored, TaskStuck
+from mjdash.core.api.outcomes import Outcome
+from mjdash.core.engine.engine import Engine
+from mjdash.core.engine.events import Event, Mode, RoundFinished, StateChanged, TaskChanged, TaskErrored, TaskStuck
 from mjdash.core.model import Status
-from mjdash.core.outcomes import Outcome
-from mjdash.core.poller import Poller
-from mjdash.core.store import Store
+from mjdash.core.store.database import Store
 from mjdash.core.text import safe
 from mjdash.core.timefmt import duration, local
 
@@ -112,7 +112,7 @@ async def _wait(
     concurrency: int,
 ) -> int:
     async with make_client(settings) as client:
-        poller = Poller(
+        engine = Engine(
             client,
             store,
             rate=rate,
@@ -122,19 +122,19 @@ async def _wait(
             on_event=progress,
             stop_on=[Outcome.UNAUTHORIZED, Outcome.NO_CREDITS],
         )
-        run = asyncio.ensure_future(poller.run(until_done=True))
+        run = asyncio.ensure_future(engine.run(until_done=True))
         try:
             await asyncio.wait_for(asyncio.shield(run), timeout)
         except TimeoutError:
-            poller.stop()
+            engine.stop()
             await run
             return EXIT_TIMEOUT
         except asyncio.CancelledError:
-            poller.stop()
+            engine.stop()
             await run
             raise
-        if poller.fatal is not None:
-            err(poller.fatal.message)
+        if engine.fatal is not None:
+            err(engine.fatal.message)
             return 1
     return -1
 

@@ -14,9 +14,9 @@ from mjdash.commands.common import EXIT_OK, STATUS_MARK, OutputError, UsageError
 from mjdash.config import Settings
 from mjdash.core.atomic import atomic_file
 from mjdash.core.expiry import expires_at, is_expiring
-from mjdash.core.ids import add_summary, extract
+from mjdash.core.intake.ids import add_summary, extract
 from mjdash.core.model import FINAL_STATES, Status, Task, iso_epoch
-from mjdash.core.store import AddResult, Store, TaskRow, task_from, to_datetime
+from mjdash.core.store.database import AddResult, Store, TaskRow, task_from, to_datetime
 from mjdash.core.text import safe, safe_json, write_json_array
 from mjdash.core.timefmt import ago, duration
 
@@ -87,7 +87,7 @@ def follow(
     every: float = 0.5,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    from mjdash.core.follow import FileFollower
+    from mjdash.core.intake.follow import FileFollower
 
     with open_store(settings) as store:
         follower = FileFollower(path, store, batch=batch)

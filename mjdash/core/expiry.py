@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mjdash.core.model import Status
-from mjdash.core.store import TaskRow
+from mjdash.core.store.database import TaskRow
 
 
 def expires_at(row: TaskRow, expiry_days: float) -> float | None:

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from mjdash.core.download import download_tasks
-from mjdash.core.ids import add_summary, extract
-from mjdash.core.images import ImageFetcher, ImageResult
+from mjdash.core.intake.ids import add_summary, extract
+from mjdash.core.media.download import download_tasks
+from mjdash.core.media.images import ImageFetcher, ImageResult
 from mjdash.core.model import Task
-from mjdash.core.rows import TaskRow
-from mjdash.core.store_gateway import StoreGateway
+from mjdash.core.store.gateway import StoreGateway
+from mjdash.core.store.rows import TaskRow
 from mjdash.core.text import plain, safe
 
 Severity = Literal["information", "warning", "error"]

@@ -12,7 +12,7 @@ from rich.style import Style
 from rich.text import Text
 
 from mjdash.core.model import Status
-from mjdash.core.store import TaskRow
+from mjdash.core.store.database import TaskRow
 from mjdash.core.text import safe, short_id
 from mjdash.core.timefmt import ago, duration
 from mjdash.ui.palette import NO_COLOUR, Palette

@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from mjdash.config import Settings
-from mjdash.core.api import KieClient, RetryPolicy
+from mjdash.core.api.client import KieClient, RetryPolicy
+from mjdash.core.api.credentials import Secret
 from mjdash.core.clock import Clock, SystemClock
-from mjdash.core.credentials import Secret
-from mjdash.core.imagecache import ImageCache
-from mjdash.core.images import ImageFetcher
-from mjdash.core.poller import Fetcher, Poller
-from mjdash.core.store import Store
-from mjdash.core.store_gateway import StoreGateway
+from mjdash.core.engine.engine import Engine, Fetcher
+from mjdash.core.media.cache import ImageCache
+from mjdash.core.media.images import ImageFetcher
+from mjdash.core.store.database import Store
+from mjdash.core.store.gateway import StoreGateway
 from mjdash.ui.app import Closer, MjDashApp
 from mjdash.ui.screens.main import MainScreen
 from mjdash.ui.screens.welcome import WelcomeScreen
@@ -52,7 +52,7 @@ def make_app(
     state = WatchlistState(renderer=renderer, demo=demo, expiry_days=settings.expiry_days)
     engine = None
     if client is not None and run_engine:
-        engine = Poller(
+        engine = Engine(
             client,
             store,
             rate=settings.rate,

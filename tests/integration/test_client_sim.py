@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from mjdash.core.api import KieClient, Outcome, RetryPolicy
+from mjdash.core.api.client import KieClient, Outcome, RetryPolicy
 from mjdash.core.model import Status
 from mjdash.sim.server import Simulator
 from tests.conftest import SIM_KEY

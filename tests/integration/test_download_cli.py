@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mjdash.core.api import Fetch, Outcome
+from mjdash.core.api.client import Fetch, Outcome
 from mjdash.core.model import parse_record
-from mjdash.core.store import Store
+from mjdash.core.store.database import Store
 from mjdash.sim.server import Simulator
 from tests.conftest import SIM_KEY, run_cli
 

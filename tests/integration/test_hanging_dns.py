@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from mjdash.core import aio
-from mjdash.core.api import KieClient, RetryPolicy
-from mjdash.core.outcomes import Fetch, Outcome
+from mjdash.core.api.client import KieClient, RetryPolicy
+from mjdash.core.api.outcomes import Fetch, Outcome
 from tests.conftest import ROOT, SIM_KEY
 
 HANGING_RESOLVER = """

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from mjdash.commands.wait import Progress
-from mjdash.core.events import EngineState, Mode, RoundFinished, StateChanged, TaskErrored
+from mjdash.core.api.outcomes import Fetch, Outcome
+from mjdash.core.engine.events import EngineState, Mode, RoundFinished, StateChanged, TaskErrored
 from mjdash.core.model import Status
-from mjdash.core.outcomes import Fetch, Outcome
 from mjdash.core.text import plain, safe
 from mjdash.sim.server import Simulator
 from mjdash.ui.state.announce import banner_text, failure_line

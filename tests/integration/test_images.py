@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from mjdash.core.download import download_tasks
-from mjdash.core.imagecache import ImageCache
-from mjdash.core.images import ImageFetcher
+from mjdash.core.media.cache import ImageCache
+from mjdash.core.media.download import download_tasks
+from mjdash.core.media.images import ImageFetcher
 from mjdash.core.model import Status, Task
-from mjdash.core.store import Store
+from mjdash.core.store.database import Store
 from mjdash.sim.server import Simulator
 
 
@@ -47,7 +47,7 @@ async def test_cached_thumbnail_outlives_expired_url(sim: Simulator, cache: Imag
         cache.original_path(urls[0]).unlink()  # only the thumbnail is left locally
         second = await fetcher.thumbnail(urls[1])
         assert not second.ok and second.expired and "expired" in (second.reason or "")
-        from mjdash.core.images import ImageRefused
+        from mjdash.core.media.images import ImageRefused
 
         with pytest.raises(ImageRefused, match="expired"):
             await fetcher.original(urls[0])

@@ -104,8 +104,8 @@ def test_status_imports_only_what_it_needs(sim: Simulator) -> None:
     code = (
         "import sys, runpy; sys.argv=['mjdash','status','" + task.task_id + "'];"
         "from mjdash.cli import main; main();"
-        "heavy = ('textual', 'textual_image', 'PIL', 'sqlite3', 'mjdash.core.store', 'mjdash.core.follow',"
-        " 'mjdash.sim.server');"
+        "heavy = ('textual', 'textual_image', 'PIL', 'sqlite3', 'mjdash.core.store.database',"
+        " 'mjdash.core.intake.follow', 'mjdash.sim.server');"
         "print('LOADED', sorted(m for m in sys.modules if m in heavy or m.split('.')[0] in heavy))"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**_env(sim)}, timeout=30)

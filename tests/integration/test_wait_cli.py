@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from mjdash.core.model import Status
-from mjdash.core.store import Store
+from mjdash.core.store.database import Store
 from mjdash.sim.server import Simulator
 from tests.conftest import ROOT, SIM_KEY, run_cli
 

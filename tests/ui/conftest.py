@@ -13,10 +13,10 @@ import pytest
 from textual.pilot import Pilot
 
 from mjdash.config import Settings
-from mjdash.core.api import KieClient, RetryPolicy, Secret
-from mjdash.core.imagecache import ImageCache
-from mjdash.core.images import ImageFetcher
-from mjdash.core.store import Store
+from mjdash.core.api.client import KieClient, RetryPolicy, Secret
+from mjdash.core.media.cache import ImageCache
+from mjdash.core.media.images import ImageFetcher
+from mjdash.core.store.database import Store
 from mjdash.sim.server import Simulator
 from mjdash.ui.app import MjDashApp
 from mjdash.ui.factory import make_app

@@ -9,9 +9,9 @@ from rich.console import Console
 from textual.color import Color
 from textual.widgets import Input, Static, TextArea
 
-from mjdash.core.events import Mode
+from mjdash.core.engine.events import Mode
 from mjdash.core.model import Status
-from mjdash.core.store import StoreError
+from mjdash.core.store.database import StoreError
 from mjdash.ui.screens.dialogs import AddDialog, BatchPicker, ConfirmDialog
 from mjdash.ui.screens.help import HelpScreen
 from mjdash.ui.screens.image_view import ImageView

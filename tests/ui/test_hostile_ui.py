@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 from textual.widgets import Static
 
-from mjdash.core.store import StoreError
+from mjdash.core.store.database import StoreError
 from mjdash.ui.widgets.task_table import TaskTable
 from tests.ui.conftest import SIZE, Dash, main, settle, wait_until
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from mjdash.core.events import EngineState, Mode, StateChanged
-from mjdash.core.outcomes import Fetch, Outcome
+from mjdash.core.api.outcomes import Fetch, Outcome
+from mjdash.core.engine.events import EngineState, Mode, StateChanged
 from mjdash.ui.factory import make_welcome
 from tests.ui.conftest import SIZE, T0, Dash, main, settle
 

@@ -8,7 +8,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from mjdash.core.model import Status
-from mjdash.core.rows import Feed
+from mjdash.core.store.rows import Feed
 from mjdash.ui.screens.dialogs import ConfirmDialog
 from mjdash.ui.widgets.task_table import TaskTable
 from tests.ui.conftest import SIZE, Dash, main, settle, wait_until

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import looptime
 
-from mjdash.core.poller import Poller
-from mjdash.core.store import Store
+from mjdash.core.engine.engine import Engine
+from mjdash.core.store.database import Store
 from tests.clocks import LoopClock
 from tests.unit.fake_api import FakeApi, FakeTask
 
@@ -33,7 +33,7 @@ async def trace(folder: Path) -> list[str]:
         for task_id in ids:
             api.tasks[task_id] = FakeTask(clock.now(), rng.uniform(3, 12))
         store.add(ids)
-        engine = Poller(api, store, clock=clock, offload=_inline, rate=8)  # type: ignore[arg-type]
+        engine = Engine(api, store, clock=clock, offload=_inline, rate=8)  # type: ignore[arg-type]
         run = asyncio.ensure_future(engine.run(until_done=True))
         await asyncio.wait([run], timeout=120)
         engine.stop()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from mjdash.core.api.outcomes import Fetch, Outcome
 from mjdash.core.model import parse_record
-from mjdash.core.outcomes import Fetch, Outcome
 from tests.clocks import FakeClock
 
 

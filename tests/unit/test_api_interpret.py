@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from mjdash.core.api import (
+from mjdash.core.api.client import (
     EXPLANATIONS,
     BearerForOrigin,
     KieClient,

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from mjdash.core.events import Mode, RoundFinished, StateChanged, TaskErrored, TaskStuck
+from mjdash.core.api.outcomes import Fetch, Outcome
+from mjdash.core.engine.engine import Engine
+from mjdash.core.engine.events import Mode, RoundFinished, StateChanged, TaskErrored, TaskStuck
+from mjdash.core.engine.ratelimit import Aimd, RateLimiter
+from mjdash.core.engine.schedule import AdaptivePolicy, Durations, NaivePolicy, Tracked, km_median
 from mjdash.core.model import Status
-from mjdash.core.outcomes import Fetch, Outcome
-from mjdash.core.poller import Poller
-from mjdash.core.ratelimit import Aimd, RateLimiter
-from mjdash.core.schedule import AdaptivePolicy, Durations, NaivePolicy, Tracked, km_median
-from mjdash.core.store import Store
+from mjdash.core.store.database import Store
 from mjdash.sim.server import busiest_second
 from tests.clocks import FakeClock, LoopClock
 from tests.unit.fake_api import FakeApi, FakeTask
@@ -43,11 +43,11 @@ async def inline(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     return fn(*args, **kwargs)
 
 
-def make_engine(api: FakeApi, store: Store, clock: LoopClock, **kwargs: Any) -> Poller:
-    return Poller(api, store, clock=clock, offload=inline, **kwargs)
+def make_engine(api: FakeApi, store: Store, clock: LoopClock, **kwargs: Any) -> Engine:
+    return Engine(api, store, clock=clock, offload=inline, **kwargs)
 
 
-async def run_for(poller: Poller, seconds: float, *, until_done: bool = False) -> None:
+async def run_for(poller: Engine, seconds: float, *, until_done: bool = False) -> None:
     """Run the engine for ``seconds`` of loop time (or until every task is final, if sooner)."""
     run = asyncio.ensure_future(poller.run(until_done=until_done))
     await asyncio.wait([run], timeout=seconds)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mjdash.core.follow import FileFollower, FollowError
-from mjdash.core.store import Store
+from mjdash.core.intake.follow import FileFollower, FollowError
+from mjdash.core.store.database import Store
 
 
 def _ids(store: Store) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mjdash.core.ids import InvalidTaskId, extract, validate
+from mjdash.core.intake.ids import InvalidTaskId, extract, validate
 
 HEX = "0123456789abcdef0123456789abcdef"
 
@@ -60,7 +60,7 @@ def test_hex_inside_a_longer_token_is_not_taken() -> None:
 
 
 def test_ids_in_a_coloured_log_are_found_and_the_codes_counted() -> None:
-    from mjdash.core.ids import add_summary
+    from mjdash.core.intake.ids import add_summary
 
     hex_id = "0123456789abcdef0123456789abcdef"
     log = f"\x1b[1;32m{hex_id}\x1b[0m\n\x1b]0;title\x07\x1b[33mINFO\x1b[0m taskId=\x1b[36mabc-1\x1b[0m\n"

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from mjdash.core.api import Fetch, Outcome
+from mjdash.core.api.client import Fetch, Outcome
 from mjdash.core.model import Status, parse_record
-from mjdash.core.schema import SCHEMA_VERSION
-from mjdash.core.store import Store, StoreError
+from mjdash.core.store.database import Store, StoreError
+from mjdash.core.store.schema import SCHEMA_VERSION
 
 
 class Clock:
@@ -254,7 +254,7 @@ def test_change_feed_says_read_everything_when_removals_were_forgotten(tmp_path:
 
 
 def test_a_version_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
-    from mjdash.core.schema import APPLICATION_ID, MIGRATIONS
+    from mjdash.core.store.schema import APPLICATION_ID, MIGRATIONS
 
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path)
@@ -272,7 +272,7 @@ def test_a_version_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
 
 
 def test_streamed_rows_come_in_order_and_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import mjdash.core.store as store_module
+    import mjdash.core.store.database as store_module
 
     monkeypatch.setattr(store_module, "READ_CHUNK", 7)
     clock = Clock()

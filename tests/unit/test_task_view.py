@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from mjdash.core.model import Status
-from mjdash.core.store import TaskRow
+from mjdash.core.store.database import TaskRow
 from mjdash.ui.state.task_view import TaskView
 
 

@@ -11,7 +11,7 @@ from textual.containers import Container
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from mjdash.core.images import ImageResult
+from mjdash.core.media.images import ImageResult
 from mjdash.core.text import safe
 
 

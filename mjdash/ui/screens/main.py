@@ -22,13 +22,13 @@ from textual.worker import Worker, WorkerState
 from mjdash.config import Settings
 from mjdash.core import aio
 from mjdash.core.clock import Clock
-from mjdash.core.events import Mode
-from mjdash.core.follow import FileFollower, FollowError
-from mjdash.core.images import ImageFetcher
-from mjdash.core.poller import Poller
-from mjdash.core.rows import TaskRow
-from mjdash.core.store import StoreError
-from mjdash.core.store_gateway import StoreGateway
+from mjdash.core.engine.engine import Engine
+from mjdash.core.engine.events import Mode
+from mjdash.core.intake.follow import FileFollower, FollowError
+from mjdash.core.media.images import ImageFetcher
+from mjdash.core.store.database import StoreError
+from mjdash.core.store.gateway import StoreGateway
+from mjdash.core.store.rows import TaskRow
 from mjdash.core.text import safe, short_id
 from mjdash.ui import actions
 from mjdash.ui.cells import COLUMN_KEYS
@@ -56,7 +56,7 @@ class MainScreen(Screen[None]):
         *,
         settings: Settings,
         db: StoreGateway,
-        engine: Poller | None,
+        engine: Engine | None,
         fetcher: ImageFetcher,
         clock: Clock,
         image_cls: Any,

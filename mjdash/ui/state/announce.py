@@ -10,8 +10,8 @@ from typing import Literal
 
 from rich.text import Text
 
-from mjdash.core.events import EngineState, Mode, TaskChanged
-from mjdash.core.schema import StoreError
+from mjdash.core.engine.events import EngineState, Mode, TaskChanged
+from mjdash.core.store.schema import StoreError
 from mjdash.core.text import safe, short_id
 from mjdash.ui.state.task_view import TaskView
 

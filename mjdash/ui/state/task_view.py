@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mjdash.core.model import Status
-from mjdash.core.store import TaskRow
+from mjdash.core.store.database import TaskRow
 
 STATE_GROUPS: dict[str, frozenset[Status] | None] = {
     "all": None,

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 
-from mjdash.core.events import EngineState, Event, RoundFinished, StateChanged, TaskChanged
+from mjdash.core.engine.events import EngineState, Event, RoundFinished, StateChanged, TaskChanged
 from mjdash.core.expiry import is_expiring
 from mjdash.core.model import Status
-from mjdash.core.rows import Feed, TaskRow
+from mjdash.core.store.rows import Feed, TaskRow
 from mjdash.ui.state.announce import banner_text, filter_note
 from mjdash.ui.state.task_view import Changes, TaskView
 

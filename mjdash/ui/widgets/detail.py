@@ -17,10 +17,10 @@ from textual.app import ComposeResult
 from textual.containers import Container, Grid, VerticalScroll
 from textual.widgets import Static
 
-from mjdash.core.api import explain_code
-from mjdash.core.images import ImageResult
+from mjdash.core.api.client import explain_code
+from mjdash.core.media.images import ImageResult
 from mjdash.core.model import Task
-from mjdash.core.store import TaskRow
+from mjdash.core.store.database import TaskRow
 from mjdash.core.text import capped, safe
 from mjdash.core.timefmt import ago, duration, local
 from mjdash.ui.cells import state_cell

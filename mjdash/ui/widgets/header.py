@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import ProgressBar, Static
 
-from mjdash.core.events import Mode
+from mjdash.core.engine.events import Mode
 from mjdash.core.model import Status
 from mjdash.core.timefmt import duration
 from mjdash.ui.cells import STATES

@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from mjdash.core.store import TaskRow
+from mjdash.core.store.database import TaskRow
 from mjdash.ui.cells import COLUMNS, row_cells
 from mjdash.ui.palette import COMPONENT_CLASSES, Palette, palette_of
 from mjdash.ui.state.task_view import TaskView

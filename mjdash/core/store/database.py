@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from mjdash.core.api.outcomes import Fetch
 from mjdash.core.model import FINAL_STATES, Status, Task
-from mjdash.core.outcomes import Fetch
-from mjdash.core.rows import (
+from mjdash.core.store.rows import (
     ROW_COLUMNS,
     AddResult,
     Change,
@@ -28,8 +28,8 @@ from mjdash.core.rows import (
     task_from,
     to_datetime,
 )
-from mjdash.core.schema import BUSY_TIMEOUT_MS, StoreError, check_existing, explain_sqlite, migrate
-from mjdash.core.store_sql import bump, create_private, decoded, filters, write_fetch
+from mjdash.core.store.schema import BUSY_TIMEOUT_MS, StoreError, check_existing, explain_sqlite, migrate
+from mjdash.core.store.sql import bump, create_private, decoded, filters, write_fetch
 
 __all__ = ["AddResult", "Change", "Feed", "Store", "StoreError", "TaskRow", "task_from", "to_datetime"]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mjdash.core.errors import FollowError
-from mjdash.core.ids import extract
-from mjdash.core.store import AddResult, Store
+from mjdash.core.intake.ids import extract
+from mjdash.core.store.database import AddResult, Store
 
 READ_LIMIT = 4 * 1024 * 1024  # bytes per poll; the rest comes on the next one
 

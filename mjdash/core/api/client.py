@@ -32,8 +32,8 @@ from tenacity import (
 )
 
 from mjdash import __version__
-from mjdash.core.credentials import DEFAULT_BASE_URL, Secret
-from mjdash.core.outcomes import (
+from mjdash.core.api.credentials import DEFAULT_BASE_URL, Secret
+from mjdash.core.api.outcomes import (
     EXPLANATIONS,
     Fetch,
     Outcome,

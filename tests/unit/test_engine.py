@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from mjdash.core.events import Mode, RoundFinished, StateChanged, TaskChanged, TaskErrored
+from mjdash.core.api.outcomes import Fetch, Outcome
+from mjdash.core.engine.engine import Engine
+from mjdash.core.engine.events import Mode, RoundFinished, StateChanged, TaskChanged, TaskErrored
+from mjdash.core.engine.schedule import AdaptivePolicy, Durations, NaivePolicy, Tracked, finished_by
 from mjdash.core.model import Status
-from mjdash.core.outcomes import Fetch, Outcome
-from mjdash.core.poller import Poller
-from mjdash.core.schedule import AdaptivePolicy, Durations, NaivePolicy, Tracked, finished_by
-from mjdash.core.store import Store, StoreError
+from mjdash.core.store.database import Store, StoreError
 from tests.clocks import FakeClock
 from tests.unit.fake_api import FakeApi, FakeTask
 
@@ -30,18 +30,18 @@ def store(tmp_path: Path, clock: FakeClock) -> Store:
         yield s  # type: ignore[misc]
 
 
-def _engine(api: FakeApi, store: Store, clock: FakeClock, events: list, **kw: object) -> Poller:  # type: ignore[type-arg]
-    return Poller(api, store, clock=clock, on_event=events.append, **kw)  # type: ignore[arg-type]
+def _engine(api: FakeApi, store: Store, clock: FakeClock, events: list, **kw: object) -> Engine:  # type: ignore[type-arg]
+    return Engine(api, store, clock=clock, on_event=events.append, **kw)  # type: ignore[arg-type]
 
 
-async def _run_for(poller: Poller, clock: FakeClock, seconds: float) -> None:
+async def _run_for(poller: Engine, clock: FakeClock, seconds: float) -> None:
     """Run the engine for ``seconds`` of fake time."""
     watcher = asyncio.ensure_future(_stop_at(poller, clock, clock.now() + seconds))
     await poller.run()
     watcher.cancel()
 
 
-async def _stop_at(poller: Poller, clock: FakeClock, end: float) -> None:
+async def _stop_at(poller: Engine, clock: FakeClock, end: float) -> None:
     while clock.now() < end:
         await asyncio.sleep(0)
     poller.stop()
@@ -54,7 +54,7 @@ async def test_polls_until_final_and_never_again(clock: FakeClock, store: Store)
     store.add(["a", "b", "done"])
     events: list = []  # type: ignore[type-arg]
     # "done" is already final in the store: it must not be requested again.
-    await Poller(api, store, clock=clock, scope=["done"]).run(until_done=True)
+    await Engine(api, store, clock=clock, scope=["done"]).run(until_done=True)
     assert store.row("done").status is Status.SUCCESS  # type: ignore[union-attr]
     api.calls.clear()
     engine = _engine(api, store, clock, events)

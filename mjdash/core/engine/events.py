@@ -14,9 +14,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from mjdash.core.api.outcomes import Fetch
 from mjdash.core.model import Status
-from mjdash.core.outcomes import Fetch
-from mjdash.core.rows import Change
+from mjdash.core.store.rows import Change
 from mjdash.core.text import safe
 
 

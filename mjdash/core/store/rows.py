@@ -22,7 +22,7 @@ ROW_COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class TaskRow:
-    """What the table and the poller need about one watched task (epoch seconds for times)."""
+    """What the table and the engine need about one watched task (epoch seconds for times)."""
 
     task_id: str
     batch: str | None

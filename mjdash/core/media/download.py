@@ -16,9 +16,9 @@ from pathlib import Path
 from PIL import Image
 
 from mjdash.core.atomic import atomic_write
-from mjdash.core.images import ImageFetcher, ImageRefused, decode, is_video_url
+from mjdash.core.media.images import ImageFetcher, ImageRefused, decode, is_video_url
 from mjdash.core.model import Task
-from mjdash.core.store import Store
+from mjdash.core.store.database import Store
 
 _FORMAT_EXT = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 

@@ -13,10 +13,10 @@ import math
 from collections import Counter, deque
 from collections.abc import Iterable
 
-from mjdash.core.due_queue import DueQueue
+from mjdash.core.engine.due_queue import DueQueue
+from mjdash.core.engine.schedule import AdaptivePolicy, Klass, Tracked
 from mjdash.core.model import Status
-from mjdash.core.rows import Feed, TaskRow
-from mjdash.core.schedule import AdaptivePolicy, Klass, Tracked
+from mjdash.core.store.rows import Feed, TaskRow
 
 REKEY_CHUNK = 500  # tasks re-ranked per loop pass after an expected duration moved
 REKEY_RATIO = 1.25  # how far an expected duration must move for its class to be re-ranked

@@ -26,7 +26,7 @@ import httpx
 from PIL import Image, UnidentifiedImageError
 
 from mjdash import __version__
-from mjdash.core.imagecache import ImageCache
+from mjdash.core.media.cache import ImageCache
 from mjdash.core.model import is_web_url
 
 DEFAULT_MAX_BYTES = 40 * 1024 * 1024

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from mjdash.core.api.outcomes import Fetch
 from mjdash.core.model import Status
-from mjdash.core.outcomes import Fetch
-from mjdash.core.rows import timestamp
+from mjdash.core.store.rows import timestamp
 
 
 def filters(

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
-from mjdash.core.store import Store
+from mjdash.core.store.database import Store
 
 R = TypeVar("R")
 

@@ -11,9 +11,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from mjdash.core.outcomes import Fetch
-from mjdash.core.rows import Change
-from mjdash.core.store import Store
+from mjdash.core.api.outcomes import Fetch
+from mjdash.core.store.database import Store
+from mjdash.core.store.rows import Change
 
 FLUSH_EVERY = 50  # answers written in one transaction
 

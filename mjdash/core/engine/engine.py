@@ -27,8 +27,9 @@ import random
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+from mjdash.core.api.outcomes import Fetch, Outcome
 from mjdash.core.clock import Clock, SystemClock
-from mjdash.core.events import (
+from mjdash.core.engine.events import (
     EngineState,
     Event,
     Mode,
@@ -38,16 +39,15 @@ from mjdash.core.events import (
     TaskErrored,
     TaskStuck,
 )
+from mjdash.core.engine.ratelimit import Aimd, RateLimiter
+from mjdash.core.engine.recorder import Offload, Recorder
+from mjdash.core.engine.schedule import AdaptivePolicy, Tracked
+from mjdash.core.engine.watched import Watched
 from mjdash.core.model import Status
-from mjdash.core.outcomes import Fetch, Outcome
-from mjdash.core.ratelimit import Aimd, RateLimiter
-from mjdash.core.recorder import Offload, Recorder
-from mjdash.core.rows import Feed
-from mjdash.core.schedule import AdaptivePolicy, Tracked
-from mjdash.core.store import Store
-from mjdash.core.watched import Watched
+from mjdash.core.store.database import Store
+from mjdash.core.store.rows import Feed
 
-__all__ = ["Fetcher", "Poller"]
+__all__ = ["Engine", "Fetcher"]
 
 DEFAULT_RATE = 2.0  # requests per second: well inside kie.ai's documented per-key limits
 DEFAULT_CONCURRENCY = 4
@@ -67,7 +67,7 @@ _THROTTLE = frozenset({Outcome.RATE_LIMITED, Outcome.MAINTENANCE})
 _NETWORK = frozenset({Outcome.NETWORK, Outcome.TIMEOUT, Outcome.SERVER_ERROR, Outcome.BAD_BODY})
 
 
-class Poller:
+class Engine:
     def __init__(
         self,
         client: Fetcher,

@@ -1,0 +1,1 @@
+"""The kie.ai API: the HTTP client, what each answer means (typed outcomes), the key."""

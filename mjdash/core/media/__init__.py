@@ -1,0 +1,1 @@
+"""Result images: fetching them safely, the on-disk cache, thumbnails, downloads."""
