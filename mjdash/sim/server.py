@@ -17,10 +17,8 @@ import json
 import math
 import random
 import re
-import struct
 import threading
 import time
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 from mjdash.sim.faults import FAULT_KINDS
 from mjdash.sim.images import FAKE_MP4, render_jpeg
 from mjdash.sim.lifecycle import SimTask, demo_batch, make_task
+from mjdash.sim.odd import odd_answer
 
 DEFAULT_KEY = "sim-key"
 _FILE_RE = re.compile(r"^/files/([A-Za-z0-9_-]{1,128})_(\d{1,2})\.(jpeg|mp4)$")
@@ -316,46 +315,6 @@ def _fault_answer(fault: Fault) -> tuple[int, dict[str, str], bytes] | None:
     return None
 
 
-def _odd_answer(kind: str, host: str) -> tuple[int, dict[str, str], bytes]:
-    """Badly behaved image hosts, for tests and for the demo's placeholders."""
-    if kind == "truncated.jpeg":
-        full = render_jpeg(0, "odd", 0, 256)
-        return 200, {"Content-Type": "image/jpeg"}, full[: len(full) // 2]
-    if kind == "notimage.jpeg":
-        return 200, {"Content-Type": "image/jpeg"}, b"<html><body>Access denied</body></html>"
-    if kind == "huge.jpeg":  # 3 MB with no Content-Length: the cap must hold while streaming
-        return 200, {"Content-Type": "image/jpeg", "X-No-Length": "1"}, b"\xff\xd8" + b"\x00" * 3_000_000
-    if kind == "bomb.png":
-        return 200, {"Content-Type": "image/png"}, bomb_png(40_000, 40_000)
-    if kind == "redirect-away.jpeg":
-        port = host.rsplit(":", 1)[-1]
-        return 302, {"Location": f"http://localhost:{port}/odd/notimage.jpeg"}, b""
-    if kind == "redirect-same.jpeg":
-        return 302, {"Location": "/odd/good.jpeg"}, b""
-    if kind == "good.jpeg":
-        return 200, {"Content-Type": "image/jpeg"}, render_jpeg(0, "odd", 1, 256)
-    if kind == "gone.jpeg":
-        return 404, {"Content-Type": "text/plain"}, b"expired"
-    if kind == "hang.jpeg":
-        time.sleep(30)
-    return 404, {"Content-Type": "text/plain"}, b"not found"
-
-
-def bomb_png(width: int, height: int) -> bytes:
-    """A PNG header declaring a huge image: a decompression bomb in a few dozen bytes."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-        + chunk(b"IEND", b"")
-    )
-
-
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -381,7 +340,7 @@ def _handler_for(sim: Simulator) -> type[BaseHTTPRequestHandler]:
             elif parts.path.startswith("/files/"):
                 status, headers, body = sim.answer_file(parts.path, auth)
             elif parts.path.startswith("/odd/"):
-                status, headers, body = _odd_answer(parts.path[5:], self.headers.get("Host", ""))
+                status, headers, body = odd_answer(parts.path[5:], self.headers.get("Host", ""))
             else:
                 status, headers, body = _json(404, {"code": 404, "msg": "Not Found", "data": None})
             if status == 0:  # simulated connection reset

@@ -16,6 +16,7 @@ from mjdash.core.api.client import (
     interpret,
     parse_retry_after,
 )
+from mjdash.core.api.outcomes import Kind
 from mjdash.core.model import Status
 
 
@@ -64,6 +65,17 @@ def test_transient_and_permanent_split() -> None:
     }
     for permanent in (400, 401, 402, 404, 422, 501, 505):
         assert not interpret("t", _response(200, {"code": permanent, "data": None})).outcome.transient
+
+
+def test_every_outcome_has_one_of_the_nine_kinds() -> None:
+    assert {o.kind for o in Outcome} == set(Kind)
+    assert interpret("t", _response(200, {"code": 200, "data": None})).outcome.kind is Kind.NOT_FOUND
+    assert interpret("t", _response(429, {"code": 429, "msg": "slow"})).outcome.kind is Kind.RATE_LIMITED
+    assert interpret("t", _response(200, {"code": 401, "msg": "no"})).outcome.kind is Kind.KEY_REJECTED
+    assert interpret("t", _response(200, {"code": 505, "msg": "off"})).outcome.kind is Kind.KEY_REJECTED
+    assert interpret("t", _response(502, text="<html>bad gateway</html>")).outcome.kind is Kind.BAD_BODY
+    assert interpret("t", _response(200, {"code": 503, "msg": "busy"})).outcome.kind is Kind.SERVER
+    assert interpret("t", _response(200, [1])).outcome.kind is Kind.BAD_BODY
 
 
 def test_explanations_are_human() -> None:

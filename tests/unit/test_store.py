@@ -183,7 +183,7 @@ class FailingConnection:
 
     def __init__(self, real: sqlite3.Connection) -> None:
         self.real = real
-        self.message: str | None = None
+        self.message: tuple[str, str] | None = None  # (SQLite's words, its error code's name)
 
     @property
     def in_transaction(self) -> bool:
@@ -191,7 +191,10 @@ class FailingConnection:
 
     def execute(self, *args: Any) -> Any:
         if self.message is not None:
-            raise sqlite3.OperationalError(self.message)
+            message, code = self.message
+            exc = sqlite3.OperationalError(message)
+            exc.sqlite_errorname = code  # as SQLite sets it: mjdash reads the code, not the words
+            raise exc
         return self.real.execute(*args)
 
     def close(self) -> None:
@@ -201,13 +204,14 @@ class FailingConnection:
 @pytest.mark.parametrize(
     ("sqlite_says", "we_say"),
     [
-        ("database is locked", "stayed locked by another mjdash process"),
-        ("database or disk is full", "is full — free some space"),
-        ("attempt to write a readonly database", "read-only"),
-        ("disk I/O error", "check the disk"),
+        (("database is locked", "SQLITE_BUSY"), "stayed locked by another mjdash process"),
+        (("database or disk is full", "SQLITE_FULL"), "is full — free some space"),
+        (("attempt to write a readonly database", "SQLITE_READONLY"), "read-only"),
+        (("disk I/O error", "SQLITE_IOERR_WRITE"), "check the disk"),
+        (("unable to open database file", "SQLITE_CANTOPEN"), "check that its folder exists"),
     ],
 )
-def test_failures_in_use_are_one_line_store_errors(tmp_path: Path, sqlite_says: str, we_say: str) -> None:
+def test_failures_in_use_are_one_line_store_errors(tmp_path: Path, sqlite_says: tuple[str, str], we_say: str) -> None:
     connections: list[FailingConnection] = []
 
     def connect(*args: Any, **kwargs: Any) -> Any:

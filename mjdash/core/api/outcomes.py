@@ -49,28 +49,52 @@ class Outcome(enum.StrEnum):
         return self in _TRANSIENT
 
     @property
-    def blocks_everything(self) -> bool:
-        """Affects every task of this key (not just the one asked about)."""
-        return self in _KEY_WIDE
+    def kind(self) -> Kind:
+        """What it means for whoever asked: the engine has one handler per kind."""
+        return _KIND[self]
 
 
+class Kind(enum.StrEnum):
+    """What an outcome means for the engine, in the nine ways it acts on."""
+
+    OK = "ok"  # a record: the task's state
+    NOT_FOUND = "not_found"  # an answer about this task that is no record: unknown ID, refused request
+    RATE_LIMITED = "rate_limited"  # slow down, every task (429)
+    MAINTENANCE = "maintenance"  # come back later, every task (455)
+    KEY_REJECTED = "key_rejected"  # the key cannot be used (401, 505)
+    NO_CREDITS = "no_credits"  # the account is empty (402)
+    SERVER = "server"  # kie.ai failed (5xx)
+    NETWORK = "network"  # no answer: connection, timeout
+    BAD_BODY = "bad_body"  # an answer that is not the API's (a proxy's page, JSON of another shape)
+
+
+_KIND = {
+    Outcome.OK: Kind.OK,
+    Outcome.NOT_FOUND: Kind.NOT_FOUND,
+    Outcome.BAD_REQUEST: Kind.NOT_FOUND,
+    Outcome.VALIDATION: Kind.NOT_FOUND,
+    Outcome.GENERATION_FAILED: Kind.NOT_FOUND,
+    Outcome.UNEXPECTED_CODE: Kind.NOT_FOUND,
+    Outcome.RATE_LIMITED: Kind.RATE_LIMITED,
+    Outcome.MAINTENANCE: Kind.MAINTENANCE,
+    Outcome.UNAUTHORIZED: Kind.KEY_REJECTED,
+    Outcome.FEATURE_DISABLED: Kind.KEY_REJECTED,
+    Outcome.NO_CREDITS: Kind.NO_CREDITS,
+    Outcome.SERVER_ERROR: Kind.SERVER,
+    Outcome.TIMEOUT: Kind.NETWORK,
+    Outcome.NETWORK: Kind.NETWORK,
+    Outcome.BAD_BODY: Kind.BAD_BODY,
+    Outcome.BAD_SHAPE: Kind.BAD_BODY,
+}
+
+
+# Worth the client's own retry. Not a wrong-shaped JSON answer: asking again at once would get the same.
 _TRANSIENT = frozenset(
     {
         Outcome.RATE_LIMITED,
         Outcome.MAINTENANCE,
         Outcome.SERVER_ERROR,
         Outcome.BAD_BODY,
-        Outcome.TIMEOUT,
-        Outcome.NETWORK,
-    }
-)
-_KEY_WIDE = frozenset(
-    {
-        Outcome.UNAUTHORIZED,
-        Outcome.NO_CREDITS,
-        Outcome.RATE_LIMITED,
-        Outcome.MAINTENANCE,
-        Outcome.FEATURE_DISABLED,
         Outcome.TIMEOUT,
         Outcome.NETWORK,
     }

@@ -9,9 +9,7 @@ events (``events.py``).
 * **Rate.** Never more than ``rate`` requests in any one-second window, evenly paced (``ratelimit.py``). A 429 or
   455 pauses the whole engine until Retry-After and lowers its effective rate (AIMD); it climbs back while the
   server answers.
-* **The watchlist** is read once, then followed through the store's change feed (rows changed since a mark): a
-  task added, removed or learned about by another process is picked up within a tick, at a cost proportional to
-  what changed.
+* **The watchlist** is read once, then followed through the store's change feed (``reader.py``).
 * **Outages.** After three network failures in a row it is offline and probes with growing, jittered pauses
   (at most 15 s for the first ten minutes, then a minute); a rejected key or exhausted credits pause it with a
   probe every minute. It resumes by itself.
@@ -27,7 +25,7 @@ import random
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from mjdash.core.api.outcomes import Fetch, Outcome
+from mjdash.core.api.outcomes import Fetch, Kind, Outcome
 from mjdash.core.clock import Clock, SystemClock
 from mjdash.core.engine.events import (
     EngineState,
@@ -40,12 +38,12 @@ from mjdash.core.engine.events import (
     TaskStuck,
 )
 from mjdash.core.engine.ratelimit import Aimd, RateLimiter
+from mjdash.core.engine.reader import WatchlistReader
 from mjdash.core.engine.recorder import Offload, Recorder
 from mjdash.core.engine.schedule import AdaptivePolicy, Tracked
 from mjdash.core.engine.watched import Watched
 from mjdash.core.model import Status
 from mjdash.core.store.database import Store
-from mjdash.core.store.rows import Feed
 
 __all__ = ["Engine", "Fetcher"]
 
@@ -60,11 +58,6 @@ BLOCKED_PROBE = 60.0
 
 class Fetcher(Protocol):
     async def fetch_once(self, task_id: str) -> Fetch: ...
-
-
-_FATAL_FOR_KEY = frozenset({Outcome.UNAUTHORIZED, Outcome.NO_CREDITS, Outcome.FEATURE_DISABLED})
-_THROTTLE = frozenset({Outcome.RATE_LIMITED, Outcome.MAINTENANCE})
-_NETWORK = frozenset({Outcome.NETWORK, Outcome.TIMEOUT, Outcome.SERVER_ERROR, Outcome.BAD_BODY})
 
 
 class Engine:
@@ -93,7 +86,7 @@ class Engine:
         self.limiter = RateLimiter(rate, self.clock, margin=margin)
         self.concurrency = concurrency
         self.on_event = on_event or (lambda event: None)
-        self.scope = set(scope) if scope is not None else None  # filtered here: a 50,000-ID SQL list is slow
+        self.reader = WatchlistReader(store, offload, scope)
         self.tick = tick
         self.stop_on = frozenset(stop_on)
         self.offload = offload  # runs the store's I/O off the event loop (tests on a virtual clock run it inline)
@@ -101,7 +94,6 @@ class Engine:
         self.fatal: Fetch | None = None
         self._rng = random.Random(seed)
         self.watched = Watched(self.policy)
-        self._mark: int | None = None
         self._paused = False
         self._stopping = False
         self._resume_at = 0.0
@@ -116,6 +108,17 @@ class Engine:
         self._force_all = False
         self._force_ids: dict[str, None] = {}  # in the order asked (a set's order changes with the hash seed)
         self._wake: asyncio.Event | None = None
+        self._handlers: dict[Kind, Callable[[Tracked, Fetch, float, float | None], None]] = {
+            Kind.OK: self._on_record,
+            Kind.NOT_FOUND: self._on_no_record,
+            Kind.RATE_LIMITED: self._on_throttle,
+            Kind.MAINTENANCE: self._on_throttle,
+            Kind.KEY_REJECTED: self._on_blocked,
+            Kind.NO_CREDITS: self._on_blocked,
+            Kind.SERVER: self._on_unavailable,
+            Kind.NETWORK: self._on_unavailable,
+            Kind.BAD_BODY: self._on_unavailable,
+        }
         self.policy.durations.learn_all(store.finished_durations())
 
     # -- control ------------------------------------------------------------------------------------------
@@ -163,32 +166,11 @@ class Engine:
 
     # -- the watchlist --------------------------------------------------------------------------------------
     async def _sync(self) -> None:
-        """Bring the engine's view up to date with the store: everything the first time, then only what changed
-        since the last mark (another process may add, remove or learn about tasks)."""
+        """Read what changed in the watchlist, then queue the tasks asked for meanwhile."""
         self._reload_now = False
-        if self._mark is None:
-            await self.offload(self._load_all)  # tens of thousands of rows: off the event loop
-        else:
-            feed = await self.offload(self.store.changes_since, self._mark)
-            if feed.full:
-                await self.offload(self._load_all)
-            else:
-                self.watched.apply(self._in_scope(feed))
-                self._mark = feed.mark
+        await self.reader.read(self.watched)
         self.watched.force(self.watched.tasks.keys() if self._force_all else self._force_ids)
         self._force_all, self._force_ids = False, {}
-
-    def _load_all(self) -> None:
-        mark = self.store.mark()  # before the rows: a change in between is read again next time, harmlessly
-        self.watched.replace_all(self._in_scope(Feed(mark, list(self.store.iter_rows()))))
-        self._mark = mark
-
-    def _in_scope(self, feed: Feed) -> Feed:
-        scope = self.scope
-        if scope is None:
-            return feed
-        rows = [r for r in feed.rows if r.task_id in scope]
-        return Feed(feed.mark, rows, [t for t in feed.removed if t in scope], feed.full)
 
     # -- the loop -------------------------------------------------------------------------------------------
     async def run(self, *, until_done: bool = False) -> None:
@@ -281,14 +263,7 @@ class Engine:
         self._round_requests += 1
         self._polled_round.add(task.task_id)
         previous, task.last_polled = task.last_polled, now
-        if fetch.outcome in _THROTTLE:
-            self._on_throttle(task, fetch, now, previous)
-        elif fetch.outcome in _FATAL_FOR_KEY:
-            self._on_blocked(task, fetch, now)
-        elif fetch.outcome in _NETWORK:
-            self._on_network(task, fetch, now)
-        else:
-            self._on_answer(task, fetch, now)
+        self._handlers[fetch.outcome.kind](task, fetch, now, previous)
 
     def _on_throttle(self, task: Tracked, fetch: Fetch, now: float, previous: float | None) -> None:
         """429 / 455: pause everything until Retry-After, and lower the effective rate (once per episode). The
@@ -300,7 +275,7 @@ class Engine:
         self._resume_at = max(self._resume_at, now + min(wait, 3600.0))
         self._set_state(Mode.RATE_LIMITED, resume_at=self._resume_at, message=fetch.message)
 
-    def _on_blocked(self, task: Tracked, fetch: Fetch, now: float) -> None:
+    def _on_blocked(self, task: Tracked, fetch: Fetch, now: float, previous: float | None) -> None:
         """The key was rejected or the account is out of credits: pause, probing once a minute."""
         self.recorder.answer(fetch, now)
         self.on_event(TaskErrored(fetch, now))
@@ -309,9 +284,9 @@ class Engine:
         self._resume_at = now + BLOCKED_PROBE
         self._set_state(Mode.BLOCKED, resume_at=self._resume_at, message=fetch.message)
 
-    def _on_network(self, task: Tracked, fetch: Fetch, now: float) -> None:
-        """No usable answer (connection, timeout, 5xx, a body that is not the API's): after three in a row,
-        offline, probing with growing pauses — capped, jittered, and never an overflow however long it lasts."""
+    def _on_unavailable(self, task: Tracked, fetch: Fetch, now: float, previous: float | None) -> None:
+        """No usable answer — no connection or none in time, a 5xx, a body that is not the API's: after three in
+        a row, offline, probing with growing pauses — capped, jittered, and never an overflow however long."""
         self.recorder.answer(fetch, now)
         self.on_event(TaskErrored(fetch, now))
         self._net_failures += 1
@@ -325,36 +300,44 @@ class Engine:
         if self._state.mode is not Mode.OFFLINE:
             self._set_state(Mode.OFFLINE, resume_at=self._resume_at, message=fetch.message)
 
-    def _on_answer(self, task: Tracked, fetch: Fetch, now: float) -> None:
-        """The API answered about this task: the key and the network are fine."""
+    def _answered(self, fetch: Fetch, now: float) -> None:
+        """The API answered about a task: the key and the network are fine."""
         self._net_failures = 0
         self._offline_since = None
         if self.aimd.answered(now):
             self.limiter.set_rate(self.aimd.rate)
         if self._state.mode in (Mode.RATE_LIMITED, Mode.OFFLINE, Mode.BLOCKED):
             self._set_state(Mode.POLLING)
-        task.forced = False
         self.recorder.answer(fetch, now)
-        if fetch.ok and fetch.task is not None and fetch.task.status is Status.UNKNOWN:
+
+    def _on_record(self, task: Tracked, fetch: Fetch, now: float, previous: float | None) -> None:
+        """The task's record: its state, and what its finishing teaches about its kind."""
+        self._answered(fetch, now)
+        task.forced = False
+        if fetch.task is None or fetch.task.status is Status.UNKNOWN:
             self._unreadable(task, fetch, now)
             return
-        if fetch.ok and fetch.task is not None:
-            parsed = fetch.task
-            self.watched.set_status(task, parsed.status)
-            task.errors, task.error_since = 0, None
-            task.created_at = parsed.created_at.timestamp() if parsed.created_at else task.created_at
-            task.task_type = parsed.task_type or task.task_type
-            task.speed = parsed.param("speed") or task.speed
-            if parsed.status is Status.SUCCESS and parsed.duration_s:
-                self.policy.durations.learn(task.task_type, task.speed, parsed.duration_s)
-                self.watched.learned()
-            if task.status.is_final:
-                task.stuck = False
-            elif not task.stuck and self.policy.is_stuck(task, now):
-                self.watched.mark_stuck(task)
-                self.recorder.stuck(task.task_id, now)
-                self.on_event(TaskStuck(task.task_id, now, task.age(now), self.policy.expected(task)))
-            return
+        parsed = fetch.task
+        self.watched.set_status(task, parsed.status)
+        task.errors, task.error_since = 0, None
+        task.created_at = parsed.created_at.timestamp() if parsed.created_at else task.created_at
+        task.task_type = parsed.task_type or task.task_type
+        task.speed = parsed.param("speed") or task.speed
+        if parsed.status is Status.SUCCESS and parsed.duration_s:
+            self.policy.durations.learn(task.task_type, task.speed, parsed.duration_s)
+            self.watched.learned()
+        if task.status.is_final:
+            task.stuck = False
+        elif not task.stuck and self.policy.is_stuck(task, now):
+            self.watched.mark_stuck(task)
+            self.recorder.stuck(task.task_id, now)
+            self.on_event(TaskStuck(task.task_id, now, task.age(now), self.policy.expected(task)))
+
+    def _on_no_record(self, task: Tracked, fetch: Fetch, now: float, previous: float | None) -> None:
+        """An answer about this task that is no record (unknown ID, a refused request): asked again with
+        backoff, and given up after ``give_up_after``."""
+        self._answered(fetch, now)
+        task.forced = False
         task.errors += 1
         task.error_since = task.error_since if task.error_since is not None else now
         self.watched.set_status(task, fetch.status if fetch.status is Status.NOT_FOUND else Status.ERROR)

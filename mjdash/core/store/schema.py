@@ -81,16 +81,19 @@ MIGRATIONS: dict[int, str] = {
 
 def explain_sqlite(exc: sqlite3.Error, path: Path) -> str:
     """One line for a SQLite error met while the database is in use."""
-    text = str(exc)
-    if "locked" in text or "busy" in text:
+    code = getattr(exc, "sqlite_errorname", None) or ""  # e.g. SQLITE_BUSY, SQLITE_IOERR_WRITE (Python 3.11+)
+    primary = code.split("_")[1] if code.startswith("SQLITE_") else ""
+    if primary in ("BUSY", "LOCKED"):
         return f"the database {path} stayed locked by another mjdash process for too long — try again"
-    if "full" in text:
+    if primary == "FULL":
         return f"the disk holding {path} is full — free some space and try again"
-    if "readonly" in text or "read-only" in text:
+    if primary in ("READONLY", "PERM"):
         return f"cannot write {path}: it is read-only — fix its permissions or use --db"
-    if "I/O" in text or "malformed" in text or "not a database" in text:
-        return f"cannot use {path}: {text} — check the disk, or move the file away and use --db"
-    return f"database error in {path}: {text}"
+    if primary == "CANTOPEN":
+        return f"cannot open {path} — check that its folder exists and may be written, or use --db"
+    if primary in ("IOERR", "CORRUPT", "NOTADB"):
+        return f"cannot use {path}: {exc} — check the disk, or move the file away and use --db"
+    return f"database error in {path}: {exc}"
 
 
 def check_existing(path: Path) -> bool:

@@ -1,0 +1,43 @@
+"""How the engine reads the watchlist: everything once, then only the store's change feed (rows changed since a
+mark), so a task added, removed or learned about by another process is picked up within a tick at a cost
+proportional to what changed. The reads run off the event loop (``offload``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from mjdash.core.engine.recorder import Offload
+from mjdash.core.engine.watched import Watched
+from mjdash.core.store.database import Store
+from mjdash.core.store.rows import Feed
+
+
+class WatchlistReader:
+    def __init__(self, store: Store, offload: Offload, scope: Iterable[str] | None = None) -> None:
+        self.store, self.offload = store, offload
+        self.scope = set(scope) if scope is not None else None  # filtered here: a 50,000-ID SQL list is slow
+        self.mark: int | None = None  # None: nothing read yet
+
+    async def read(self, watched: Watched) -> None:
+        """Bring ``watched`` up to date with the store."""
+        if self.mark is None:
+            await self.offload(self._load_all, watched)  # tens of thousands of rows: off the event loop
+            return
+        feed = await self.offload(self.store.changes_since, self.mark)
+        if feed.full:  # removals after our mark may have been forgotten: read everything again
+            await self.offload(self._load_all, watched)
+        else:
+            watched.apply(self._in_scope(feed))
+            self.mark = feed.mark
+
+    def _load_all(self, watched: Watched) -> None:
+        mark = self.store.mark()  # before the rows: a change in between is read again next time, harmlessly
+        watched.replace_all(self._in_scope(Feed(mark, list(self.store.iter_rows()))))
+        self.mark = mark
+
+    def _in_scope(self, feed: Feed) -> Feed:
+        scope = self.scope
+        if scope is None:
+            return feed
+        rows = [r for r in feed.rows if r.task_id in scope]
+        return Feed(feed.mark, rows, [t for t in feed.removed if t in scope], feed.full)
