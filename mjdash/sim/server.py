@@ -329,7 +329,7 @@ class _QuietServer(ThreadingHTTPServer):
 def _handler_for(sim: Simulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # else keep-alive adds ~44 ms per request (measured-facts.md)
+        disable_nagle_algorithm = True  # else keep-alive adds ~44 ms per request (README, Design)
         server_version = "kie-sim/1"
 
         def do_GET(self) -> None:

@@ -1,8 +1,8 @@
 """Choosing the image renderer (textual-image), without letting its terminal probe crash or stall us.
 
 textual-image probes the terminal when imported (cell size, Sixel/Kitty support). With stdin not a TTY, or a
-0×0 pty, the probe crashes (measured-facts.md); with ``--images halfcell|none`` it is pointless. In those cases
-the import runs with ``sys.__stdout__`` looking like a non-TTY, so no probe happens.
+0×0 pty, the probe crashes; with ``--images halfcell|none`` it is pointless. In those cases the import runs with
+``sys.__stdout__`` looking like a non-TTY, so no probe happens.
 
 Inside tmux, ``auto`` does not probe at all: tmux passes no Kitty graphics by default, and the probe's reply
 (``Gi=…``) ends up as the pane's title and stays after mjdash exits. Half-blocks work everywhere.
