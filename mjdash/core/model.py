@@ -19,7 +19,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
@@ -81,17 +81,12 @@ class Task:
     error_message: str | None = None
 
     @property
-    def duration(self) -> timedelta | None:
-        """Completion minus creation, when both are known and in order."""
-        if self.created_at is None or self.completed_at is None:
-            return None
-        delta = self.completed_at - self.created_at
-        return delta if delta >= timedelta(0) else None
-
-    @property
     def duration_s(self) -> float | None:
-        d = self.duration
-        return None if d is None else d.total_seconds()
+        """Completion minus creation, in seconds (see :func:`took`)."""
+        return took(
+            self.created_at.timestamp() if self.created_at else None,
+            self.completed_at.timestamp() if self.completed_at else None,
+        )
 
     @property
     def is_video(self) -> bool:
@@ -284,3 +279,11 @@ def parse_record(data: object, task_id: str | None = None) -> Task:
         error_code=_int_or_none(data.get("errorCode")),
         error_message=_str_or_none(data.get("errorMessage")),
     )
+
+
+def took(created_at: float | None, completed_at: float | None) -> float | None:
+    """How long a task took: completion minus creation in seconds, when both are known and in order. The one
+    place this is computed, for the API's record and for the watchlist's row alike."""
+    if created_at is None or completed_at is None or completed_at < created_at:
+        return None
+    return completed_at - created_at

@@ -194,7 +194,7 @@ def test_wrong_types_become_unknown_field_by_field() -> None:
 
 def test_completion_before_creation_gives_no_duration() -> None:
     task = parse_record({"taskId": "t", "createTime": 1760557318000, "completeTime": 1760557000000})
-    assert task.duration is None
+    assert task.duration_s is None
 
 
 def test_task_is_immutable() -> None:

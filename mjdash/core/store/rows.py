@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mjdash.core.model import Status, Task, parse_record
+from mjdash.core.model import Status, Task, parse_record, took
 
 ROW_COLUMNS = (
     "task_id, batch, note, added_at, status, task_type, prompt, aspect, speed, version, created_at, "
@@ -58,9 +58,7 @@ class TaskRow:
 
     @property
     def duration_s(self) -> float | None:
-        if self.created_at is None or self.completed_at is None or self.completed_at < self.created_at:
-            return None
-        return self.completed_at - self.created_at
+        return took(self.created_at, self.completed_at)
 
 
 @dataclass(frozen=True, slots=True)

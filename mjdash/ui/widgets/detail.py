@@ -18,6 +18,7 @@ from textual.containers import Container, Grid, VerticalScroll
 from textual.widgets import Static
 
 from mjdash.core.api.client import explain_code
+from mjdash.core.expiry import EXPIRING_WITHIN, expires_at
 from mjdash.core.media.images import ImageResult
 from mjdash.core.model import Task
 from mjdash.core.store.database import TaskRow
@@ -93,13 +94,11 @@ def describe(
     parts: list[Any] = [Text("Parameters", style="bold underline"), params]
     if task.result_urls:
         parts += [Text(""), Text("Results", style="bold underline")]
-        expires = None
-        if task.completed_at is not None:
-            expires = task.completed_at.timestamp() + expiry_days * 86_400
+        expires = expires_at(row, expiry_days) if row is not None else None
         saved = row is not None and row.saved_at is not None
         if expires is not None:
             when = datetime.fromtimestamp(expires, tz=UTC)
-            style = palette["alert"] if expires - now < 48 * 3600 and not saved else palette["muted"]
+            style = palette["alert"] if expires - now < EXPIRING_WITHIN and not saved else palette["muted"]
             note = "saved" if saved else "not saved"
             parts.append(Text(f"expire {local(when)} ({ago(when, now_dt)}), {note}", style=style))
         for index, url in enumerate(task.result_urls):
