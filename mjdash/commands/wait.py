@@ -23,6 +23,7 @@ from mjdash.core import aio
 from mjdash.core.api.outcomes import Outcome
 from mjdash.core.engine.engine import Engine
 from mjdash.core.engine.events import Event, Mode, RoundFinished, StateChanged, TaskChanged, TaskErrored, TaskStuck
+from mjdash.core.engine.lease import lease_for
 from mjdash.core.model import Status
 from mjdash.core.store.database import Store
 from mjdash.core.text import safe
@@ -57,6 +58,9 @@ class Progress:
         elif isinstance(event, StateChanged) and event.state.mode in (Mode.RATE_LIMITED, Mode.OFFLINE, Mode.BLOCKED):
             self.note = event.state.describe(time.time())
             self._line(safe(f"engine: {self.note} ({event.state.message or ''})"))
+        elif isinstance(event, StateChanged) and event.state.mode is Mode.FOLLOWING:
+            self.note = event.state.describe(time.time())
+            self._line(f"engine: {self.note}")
         elif isinstance(event, StateChanged) and event.state.mode is Mode.POLLING:
             self.note = ""
         elif isinstance(event, RoundFinished):
@@ -118,7 +122,8 @@ async def _wait(
             rate=rate,
             concurrency=concurrency,
             policy=settings.policy(),
-            scope=scope,
+            watch=scope,  # asked about first; the other tasks of the database get what budget is left
+            lease=lease_for(store),  # one engine per database: another process may be polling already
             on_event=progress,
             stop_on=[Outcome.UNAUTHORIZED, Outcome.NO_CREDITS],
         )

@@ -16,6 +16,7 @@ from mjdash.core.api.client import KieClient, RetryPolicy
 from mjdash.core.api.credentials import Secret
 from mjdash.core.clock import Clock, SystemClock
 from mjdash.core.engine.engine import Engine, Fetcher
+from mjdash.core.engine.lease import lease_for
 from mjdash.core.media.cache import ImageCache
 from mjdash.core.media.images import ImageFetcher
 from mjdash.core.store.database import Store
@@ -60,6 +61,7 @@ def make_app(
             policy=settings.policy(),
             clock=clock,
             on_event=state.engine_event,
+            lease=lease_for(store),
         )
     main = MainScreen(
         settings=settings,

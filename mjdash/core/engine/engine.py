@@ -10,18 +10,16 @@ events (``events.py``).
   455 pauses the whole engine until Retry-After and lowers its effective rate (AIMD); it climbs back while the
   server answers.
 * **The watchlist** is read once, then followed through the store's change feed (``reader.py``).
-* **Outages.** After three network failures in a row it is offline and probes with growing, jittered pauses
-  (at most 15 s for the first ten minutes, then a minute); a rejected key or exhausted credits pause it with a
-  probe every minute. It resumes by itself.
+* **Outages.** Offline, or with a rejected key or no credits, it pauses and probes by itself (``pauses.py``).
+* **One engine per database.** With a ``lease`` only the process holding it polls (``lease.py``).
 * **Stuck** tasks (older than 99 % of their kind) are reported once, flagged in the store, and asked about last.
-
 The clock is injected: the unit tests run hours of engine time in milliseconds without sleeping.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
+import contextlib
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
@@ -37,11 +35,14 @@ from mjdash.core.engine.events import (
     TaskErrored,
     TaskStuck,
 )
+from mjdash.core.engine.lease import Leadership, Lease
+from mjdash.core.engine.pauses import Pauses
 from mjdash.core.engine.ratelimit import Aimd, RateLimiter
 from mjdash.core.engine.reader import WatchlistReader
 from mjdash.core.engine.recorder import Offload, Recorder
 from mjdash.core.engine.schedule import AdaptivePolicy, Tracked
 from mjdash.core.engine.watched import Watched
+from mjdash.core.errors import StoreError
 from mjdash.core.model import Status
 from mjdash.core.store.database import Store
 
@@ -49,11 +50,6 @@ __all__ = ["Engine", "Fetcher"]
 
 DEFAULT_RATE = 2.0  # requests per second: well inside kie.ai's documented per-key limits
 DEFAULT_CONCURRENCY = 4
-OFFLINE_AFTER = 3  # consecutive network failures
-OFFLINE_PROBE_EARLY = 15.0  # the longest pause between probes in the first ten minutes offline
-OFFLINE_PROBE_LATE = 60.0
-OFFLINE_EARLY_FOR = 600.0
-BLOCKED_PROBE = 60.0
 
 
 class Fetcher(Protocol):
@@ -77,7 +73,11 @@ class Engine:
         margin: float = 0.02,
         seed: int | None = None,
         offload: Offload = asyncio.to_thread,
+        lease: Lease | None = None,
+        watch: Iterable[str] | None = None,
     ) -> None:
+        """``scope`` limits the tasks read at all; ``watch`` the ones a caller waits for (asked about first,
+        counted in rounds, ``until_done``); ``lease`` shares one engine between the processes on a database."""
         self.client = client
         self.store = store
         self.clock = clock or SystemClock()
@@ -92,13 +92,11 @@ class Engine:
         self.offload = offload  # runs the store's I/O off the event loop (tests on a virtual clock run it inline)
         self.requests = 0
         self.fatal: Fetch | None = None
-        self._rng = random.Random(seed)
-        self.watched = Watched(self.policy)
+        self.pauses = Pauses(seed)
+        self.watched = Watched(self.policy, frozenset(watch or ()))
+        self.leadership = Leadership(lease, store, offload)
         self._paused = False
         self._stopping = False
-        self._resume_at = 0.0
-        self._net_failures = 0
-        self._offline_since: float | None = None
         self._state = EngineState(Mode.IDLE, self.clock.now())
         self._round_requests = 0
         self._round_changes = 0
@@ -156,7 +154,7 @@ class Engine:
             count = len(wanted)
         self._reload_now = True
         if self._state.mode in (Mode.OFFLINE, Mode.BLOCKED, Mode.RATE_LIMITED):
-            self._resume_at = min(self._resume_at, self.clock.now())
+            self.pauses.hurry(self.clock.now())
         self._poke()
         return count
 
@@ -166,11 +164,19 @@ class Engine:
 
     # -- the watchlist --------------------------------------------------------------------------------------
     async def _sync(self) -> None:
-        """Read what changed in the watchlist, then queue the tasks asked for meanwhile."""
+        """Read what changed in the watchlist, look at the lease, then queue what was asked for meanwhile."""
         self._reload_now = False
-        await self.reader.read(self.watched)
-        self.watched.force(self.watched.tasks.keys() if self._force_all else self._force_ids)
+        for change in await self.reader.read(self.watched):  # learned by another process (the leader)
+            self.on_event(TaskChanged(change, self.clock.now()))
+        became = await self.leadership.look(self.clock.now(), self.aimd, self.watched.favoured_pending)
+        if became is True:
+            self.limiter.set_rate(self.aimd.rate)  # the rate the last leader learned
+            self._set_state(Mode.POLLING)
+        elif became is False:
+            self._set_state(Mode.FOLLOWING, message=self.leadership.describe())
+        asked = None if self._force_all else list(self._force_ids)
         self._force_all, self._force_ids = False, {}
+        await self.leadership.route(self.watched, asked, self.clock.now())
 
     # -- the loop -------------------------------------------------------------------------------------------
     async def run(self, *, until_done: bool = False) -> None:
@@ -178,7 +184,8 @@ class Engine:
         self._stopping = False
         self._wake = asyncio.Event()
         await self._sync()
-        self._set_state(Mode.POLLING)
+        if self.leadership.leading:
+            self._set_state(Mode.POLLING)
         running: set[asyncio.Task[None]] = set()
         next_tick = self.clock.now() + self.tick
         try:
@@ -193,9 +200,12 @@ class Engine:
                     await self._sync()
                 self.watched.rekey_some()
                 watched = self.watched
-                if (until_done and not watched.pending and not watched.inflight) or self.fatal is not None:
+                if (until_done and watched.done()) or self.fatal is not None:
                     break
                 until_tick = max(0.001, next_tick - now)
+                if not self.leadership.may_send(now):  # following, or leading but not renewed lately
+                    await (self._sync() if self.leadership.leading else self._sleep(until_tick))
+                    continue
                 wait = self._blocked_for(now)
                 if wait <= 0 and len(watched.inflight) >= self.concurrency:
                     wait = 1.0 / self.limiter.rate  # a finishing request wakes the loop sooner
@@ -220,6 +230,8 @@ class Engine:
             if running:
                 await asyncio.gather(*running, return_exceptions=True)
             await self._finish_round()
+            with contextlib.suppress(StoreError):
+                await self.leadership.release()  # another process takes over at once
             self._set_state(Mode.STOPPED)
 
     async def _sleep(self, seconds: float) -> None:
@@ -244,7 +256,7 @@ class Engine:
     def _blocked_for(self, now: float) -> float:
         if self._paused:
             return self.tick
-        return max(0.0, self._resume_at - now)
+        return self.pauses.wait(now)
 
     async def _poll(self, task: Tracked) -> None:
         try:
@@ -271,9 +283,8 @@ class Engine:
         task.last_polled = previous
         if self.aimd.throttled(now):
             self.limiter.set_rate(self.aimd.rate)
-        wait = fetch.retry_after if fetch.retry_after is not None else 5.0
-        self._resume_at = max(self._resume_at, now + min(wait, 3600.0))
-        self._set_state(Mode.RATE_LIMITED, resume_at=self._resume_at, message=fetch.message)
+        self.pauses.throttled(now, fetch.retry_after)
+        self._set_state(Mode.RATE_LIMITED, resume_at=self.pauses.resume_at, message=fetch.message)
 
     def _on_blocked(self, task: Tracked, fetch: Fetch, now: float, previous: float | None) -> None:
         """The key was rejected or the account is out of credits: pause, probing once a minute."""
@@ -281,29 +292,20 @@ class Engine:
         self.on_event(TaskErrored(fetch, now))
         if fetch.outcome in self.stop_on:
             self.fatal = fetch
-        self._resume_at = now + BLOCKED_PROBE
-        self._set_state(Mode.BLOCKED, resume_at=self._resume_at, message=fetch.message)
+        self.pauses.blocked(now)
+        self._set_state(Mode.BLOCKED, resume_at=self.pauses.resume_at, message=fetch.message)
 
     def _on_unavailable(self, task: Tracked, fetch: Fetch, now: float, previous: float | None) -> None:
         """No usable answer — no connection or none in time, a 5xx, a body that is not the API's: after three in
-        a row, offline, probing with growing pauses — capped, jittered, and never an overflow however long."""
+        a row, offline, probing with growing pauses (``pauses.py``)."""
         self.recorder.answer(fetch, now)
         self.on_event(TaskErrored(fetch, now))
-        self._net_failures += 1
-        if self._net_failures < OFFLINE_AFTER:
-            return
-        if self._offline_since is None:
-            self._offline_since = now
-        cap = OFFLINE_PROBE_EARLY if now - self._offline_since < OFFLINE_EARLY_FOR else OFFLINE_PROBE_LATE
-        base = min(cap, 2.0 ** min(10, self._net_failures - OFFLINE_AFTER + 1))
-        self._resume_at = now + base * self._rng.uniform(0.8, 1.0)
-        if self._state.mode is not Mode.OFFLINE:
-            self._set_state(Mode.OFFLINE, resume_at=self._resume_at, message=fetch.message)
+        if self.pauses.unavailable(now) and self._state.mode is not Mode.OFFLINE:
+            self._set_state(Mode.OFFLINE, resume_at=self.pauses.resume_at, message=fetch.message)
 
     def _answered(self, fetch: Fetch, now: float) -> None:
         """The API answered about a task: the key and the network are fine."""
-        self._net_failures = 0
-        self._offline_since = None
+        self.pauses.answered()
         if self.aimd.answered(now):
             self.limiter.set_rate(self.aimd.rate)
         if self._state.mode in (Mode.RATE_LIMITED, Mode.OFFLINE, Mode.BLOCKED):
@@ -367,7 +369,7 @@ class Engine:
         now = self.clock.now()
         await self._flush(now)
         watched = self.watched
-        total, pending = len(watched.tasks), len(watched.pending)
+        total, pending, counts = watched.summary()
         self.on_event(
             RoundFinished(
                 now,
@@ -380,7 +382,7 @@ class Engine:
                 rate=self.effective_rate,
                 configured_rate=self.aimd.ceiling,
                 stuck=len(watched.stuck),
-                counts={s: n for s, n in watched.counts.items() if n > 0},
+                counts=counts,
                 polled=frozenset(self._polled_round),
             )
         )

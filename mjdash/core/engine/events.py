@@ -27,6 +27,7 @@ class Mode(enum.StrEnum):
     RATE_LIMITED = "rate_limited"
     OFFLINE = "offline"
     BLOCKED = "blocked"
+    FOLLOWING = "following"  # another process's engine polls this database (see engine/lease.py)
     STOPPED = "stopped"
 
 
@@ -45,6 +46,8 @@ class EngineState:
             return f"offline for {max(0, round(now - self.since))} s — retrying"
         if self.mode is Mode.BLOCKED:
             return f"paused: {safe(self.message)}" if self.message else "paused"
+        if self.mode is Mode.FOLLOWING and self.message:
+            return safe(self.message)
         return self.mode.value
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from mjdash.core.engine.recorder import Offload
 from mjdash.core.engine.watched import Watched
 from mjdash.core.store.database import Store
-from mjdash.core.store.rows import Feed
+from mjdash.core.store.rows import Change, Feed
 
 
 class WatchlistReader:
@@ -18,22 +18,21 @@ class WatchlistReader:
         self.scope = set(scope) if scope is not None else None  # filtered here: a 50,000-ID SQL list is slow
         self.mark: int | None = None  # None: nothing read yet
 
-    async def read(self, watched: Watched) -> None:
-        """Bring ``watched`` up to date with the store."""
+    async def read(self, watched: Watched) -> list[Change]:
+        """Bring ``watched`` up to date with the store; returns the state changes other processes wrote."""
         if self.mark is None:
-            await self.offload(self._load_all, watched)  # tens of thousands of rows: off the event loop
-            return
+            return await self.offload(self._load_all, watched)  # tens of thousands of rows: off the event loop
         feed = await self.offload(self.store.changes_since, self.mark)
         if feed.full:  # removals after our mark may have been forgotten: read everything again
-            await self.offload(self._load_all, watched)
-        else:
-            watched.apply(self._in_scope(feed))
-            self.mark = feed.mark
+            return await self.offload(self._load_all, watched)
+        self.mark = feed.mark
+        return watched.apply(self._in_scope(feed))
 
-    def _load_all(self, watched: Watched) -> None:
+    def _load_all(self, watched: Watched) -> list[Change]:
         mark = self.store.mark()  # before the rows: a change in between is read again next time, harmlessly
-        watched.replace_all(self._in_scope(Feed(mark, list(self.store.iter_rows()))))
+        changes = watched.replace_all(self._in_scope(Feed(mark, list(self.store.iter_rows()))))
         self.mark = mark
+        return changes
 
     def _in_scope(self, feed: Feed) -> Feed:
         scope = self.scope

@@ -16,21 +16,24 @@ from collections.abc import Iterable
 from mjdash.core.engine.due_queue import DueQueue
 from mjdash.core.engine.schedule import AdaptivePolicy, Klass, Tracked
 from mjdash.core.model import Status
-from mjdash.core.store.rows import Feed, TaskRow
+from mjdash.core.store.rows import Change, Feed, TaskRow
 
 REKEY_CHUNK = 500  # tasks re-ranked per loop pass after an expected duration moved
 REKEY_RATIO = 1.25  # how far an expected duration must move for its class to be re-ranked
 ETA_EVERY = 10.0  # seconds between full ETA computations over many pending tasks
 ETA_SMALL = 2000  # up to this many pending tasks the ETA is computed every tick
 RUNNING_EVERY = 10.0  # seconds between passes that tell the durations what the running tasks' ages say
+FAVOURED = 1e12  # rank bonus of favoured tasks: ahead of every other (forced tasks rank -inf, still first)
 RUNNING_SAMPLE = 2000  # running tasks per class those passes look at
 
 
 class Watched:
-    def __init__(self, policy: AdaptivePolicy) -> None:
+    def __init__(self, policy: AdaptivePolicy, favoured: frozenset[str] = frozenset()) -> None:
         self.policy = policy
+        self.favoured = favoured  # asked about before any other task whenever they are due (a `wait`'s tasks)
         self.tasks: dict[str, Tracked] = {}
         self.pending: set[str] = set()
+        self.favoured_pending: set[str] = set()
         self.stuck: set[str] = set()
         self.counts: Counter[Status] = Counter()
         self.inflight: set[str] = set()
@@ -44,16 +47,17 @@ class Watched:
         self._running_at = float("-inf")
 
     # -- rows from the store --------------------------------------------------------------------------------
-    def apply(self, feed: Feed) -> None:
+    def apply(self, feed: Feed) -> list[Change]:
+        """Take what the store says; returns the state changes another process learned (ours come back as
+        they were written, and change nothing)."""
         for task_id in feed.removed:
             self.forget(task_id)
-        for row in feed.rows:
-            self._merge(row)
+        return [change for row in feed.rows if (change := self._merge(row)) is not None]
 
-    def replace_all(self, feed: Feed) -> None:
+    def replace_all(self, feed: Feed) -> list[Change]:
         """Everything in scope: forget what is no longer there, merge the rest."""
         present = {r.task_id for r in feed.rows}
-        self.apply(Feed(feed.mark, feed.rows, [t for t in self.tasks if t not in present]))
+        return self.apply(Feed(feed.mark, feed.rows, [t for t in self.tasks if t not in present]))
 
     def forget(self, task_id: str) -> None:
         task = self.tasks.get(task_id)
@@ -66,19 +70,22 @@ class Watched:
         del self.tasks[task_id]
         self._drop(task)
 
-    def _merge(self, row: TaskRow) -> None:
+    def _merge(self, row: TaskRow) -> Change | None:
         known = self.tasks.get(row.task_id)
         if known is None:
             task = tracked(row)
             self.tasks[row.task_id] = task
             self.counts[task.status] += 1
             self.requeue(task)
-            return
+            return None
         self._removed_inflight.discard(row.task_id)  # removed and added again while in flight
         if row.task_id in self.inflight:
-            return
+            return None
+        change = None
         if row.last_polled is not None and (known.last_polled is None or row.last_polled > known.last_polled):
             # Another process learned something newer (our own writes come back with the same time).
+            if row.status is not known.status:
+                change = Change(row.task_id, known.status, row.status, row)
             self.set_status(known, row.status)
             known.last_polled = row.last_polled
             known.created_at = row.created_at if row.created_at is not None else known.created_at
@@ -86,8 +93,10 @@ class Watched:
             errors = row.status in (Status.NOT_FOUND, Status.ERROR)
             known.errors = row.consecutive_errors if errors else 0
             known.error_since = row.error_since if errors else None
+            known.gave_up = gave_up(row, self.policy.give_up_after)
             known.stuck = known.stuck or row.stuck_since is not None
             self.requeue(known)
+        return change
 
     def force(self, task_ids: Iterable[str]) -> None:
         for task_id in list(task_ids):
@@ -136,14 +145,19 @@ class Watched:
             self._drop(task)
             return
         self.pending.add(task.task_id)
+        rank = self.policy.rank(task)
+        if task.task_id in self.favoured:
+            self.favoured_pending.add(task.task_id)
+            rank -= FAVOURED
         if task.stuck:
             self.stuck.add(task.task_id)
         self._file(task)
-        self._queue.put(task.task_id, self.policy.floor(task), self.policy.rank(task))
+        self._queue.put(task.task_id, self.policy.floor(task), rank)
 
     def _drop(self, task: Tracked) -> None:
         self._queue.discard(task.task_id)
         self.pending.discard(task.task_id)
+        self.favoured_pending.discard(task.task_id)
         self.stuck.discard(task.task_id)
         if task.klass is not None:
             self._by_class.get(task.klass, {}).pop(task.task_id, None)
@@ -185,6 +199,20 @@ class Watched:
             self.policy.durations.running(task_type, speed, ages)
         self.learned()
 
+    def summary(self) -> tuple[int, int, dict[Status, int]]:
+        """(total, pending, count per state) of the favoured tasks when there are any (what a `wait` reports),
+        else of all. Over the favoured tasks it is a pass over them: once a round."""
+        if not self.favoured:
+            return len(self.tasks), len(self.pending), {s: n for s, n in self.counts.items() if n > 0}
+        counts: Counter[Status] = Counter(self.tasks[t].status for t in self.favoured if t in self.tasks)
+        return sum(counts.values()), len(self.favoured_pending), dict(counts)
+
+    def done(self) -> bool:
+        """Nothing left to ask about (among the favoured tasks, when there are any)."""
+        if self.favoured:
+            return not self.favoured_pending and self.favoured.isdisjoint(self.inflight)
+        return not self.pending and not self.inflight
+
     def rekey_some(self) -> None:
         for _ in range(min(REKEY_CHUNK, len(self._rekey))):
             task = self.tasks.get(self._rekey.popleft())
@@ -204,7 +232,16 @@ class Watched:
         return self._eta
 
 
+def gave_up(row: TaskRow, give_up_after: float) -> bool:
+    """Whether the engine that wrote ``row`` gave up on it (the same rule, read back from the store)."""
+    if row.status not in (Status.NOT_FOUND, Status.ERROR) or row.error_since is None or row.last_polled is None:
+        return False
+    return row.last_polled - row.error_since >= give_up_after
+
+
 def tracked(row: TaskRow) -> Tracked:
+    """A task as first read: asked about again even if an earlier engine gave up on it (a new run tries once
+    more; from then on the same rule applies)."""
     errors_status = row.status in (Status.NOT_FOUND, Status.ERROR)
     return Tracked(
         task_id=row.task_id,

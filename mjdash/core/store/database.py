@@ -92,6 +92,15 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A short BEGIN IMMEDIATE transaction, for the tables kept beside the watchlist (``store/lease.py``)."""
+        with self._write() as db:
+            yield db
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        return self._query(sql, args)
+
     def _migrate(self) -> None:
         with self._write() as db:
             migrate(db, self.path)

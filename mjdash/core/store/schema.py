@@ -13,7 +13,7 @@ from pathlib import Path
 from mjdash.core.errors import StoreError
 
 APPLICATION_ID = 0x6D6A6473  # "mjds"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 15_000
 
@@ -75,6 +75,20 @@ MIGRATIONS: dict[int, str] = {
     CREATE INDEX removed_rev ON removed(rev);
     CREATE TABLE meta (key TEXT PRIMARY KEY, value);
     INSERT INTO meta (key, value) VALUES ('rev', 0);
+    """,
+    # 3: one engine per database. `lease` holds the engine that polls (its owner renews the heartbeat every few
+    # seconds; another process takes over when it stops); `poll_requests` are tasks other processes want asked
+    # about now ('*': every task), served by that engine.
+    3: """
+    CREATE TABLE lease (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        pid INTEGER,
+        host TEXT,
+        heartbeat REAL NOT NULL,
+        term INTEGER NOT NULL
+    );
+    CREATE TABLE poll_requests (task_id TEXT PRIMARY KEY, at REAL NOT NULL);
     """,
 }
 

@@ -21,6 +21,7 @@ MODE_ROLE = {  # the engine's state, by palette role
     Mode.RATE_LIMITED: "warning",
     Mode.OFFLINE: "failure",
     Mode.BLOCKED: "failure",
+    Mode.FOLLOWING: "accent",
     Mode.STOPPED: "muted",
 }
 
