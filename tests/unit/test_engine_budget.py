@@ -25,7 +25,7 @@ from mjdash.core.engine.schedule import AdaptivePolicy, Durations, NaivePolicy, 
 from mjdash.core.model import Status
 from mjdash.core.store.database import Store
 from mjdash.sim.server import busiest_second
-from tests.clocks import FakeClock, LoopClock
+from tests.clocks import T0, FakeClock, LoopClock
 from tests.unit.fake_api import FakeApi, FakeTask
 
 pytestmark = pytest.mark.looptime(noop_cycles=8)  # one virtual timeline: no test waits for wall time
@@ -178,6 +178,27 @@ def test_rate_limiter_spaces_requests_evenly() -> None:
     times = asyncio.run(take(9))
     # evenly paced; the fifth waits until 1 s + JITTER after the first, so a late first arrival cannot make five
     assert [round(b - a, 6) for a, b in itertools.pairwise(times)] == [0.25, 0.25, 0.25, 0.3] * 2
+
+
+def test_requests_that_open_connections_count_as_arriving_late() -> None:
+    """The first requests (and the first after the pool went cold) wait for a connect before they leave: the
+    window counts them COLD seconds late, so warm requests behind them cannot crowd into their second."""
+    clock = FakeClock()
+    limiter = RateLimiter(4, clock, margin=0.0, cold=2)
+
+    async def take(n: int) -> list[float]:
+        out = []
+        for _ in range(n):
+            await limiter.acquire()
+            out.append(clock.now() - T0)
+        return out
+
+    times = asyncio.run(take(6))
+    assert times[:4] == pytest.approx([0.0, 0.25, 0.5, 0.75])  # paced as ever…
+    assert times[4:] == pytest.approx([0.25 + 1.05, 0.5 + 1.05])  # …but each window starts at a cold one's arrival
+    asyncio.run(clock.sleep(10.0))  # idle: the pool's connections closed
+    later = asyncio.run(take(5))
+    assert later[4] - later[0] == pytest.approx(1.30)  # cold again
 
 
 # -- AIMD -------------------------------------------------------------------------------------------------------

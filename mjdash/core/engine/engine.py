@@ -83,7 +83,7 @@ class Engine:
         self.clock = clock or SystemClock()
         self.policy = policy or AdaptivePolicy()
         self.aimd = Aimd(rate)
-        self.limiter = RateLimiter(rate, self.clock, margin=margin)
+        self.limiter = RateLimiter(rate, self.clock, margin=margin, cold=concurrency)
         self.concurrency = concurrency
         self.on_event = on_event or (lambda event: None)
         self.reader = WatchlistReader(store, offload, scope)

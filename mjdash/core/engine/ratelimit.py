@@ -5,9 +5,10 @@ window, so a token bucket with a burst above one is not enough: after an idle sp
 burst at once. :class:`RateLimiter` enforces two rules together: consecutive requests are at least
 ``(1 + margin) / rate`` apart (even pacing, no burst ever, at start or after a pause), and no window of
 ``1 + max(margin, JITTER)`` seconds holds more than ``floor(rate)`` of them. The margin absorbs the jitter between
-when a request leaves and when the server stamps it; the window's is absolute, because so is the jitter: a request
-that opens a new connection arrived 35 ms late against a loopback simulator, which put 9 requests of an 8/s
-engine into one of the server's seconds (``tests/integration/test_one_engine.py``).
+when a request leaves and when the server stamps it; the window's is absolute, because so is the jitter. A request
+that opens a connection arrives later still (35 ms on loopback, well over 50 ms on a busy machine), which put 9
+requests of an 8/s engine into one of the server's seconds (``tests/integration/test_one_engine.py``): such a
+request is counted in the window as arriving ``COLD`` seconds late.
 
 **AIMD.** :class:`Aimd` keeps the rate the engine actually uses ("effective") at or below the configured one.
 A 429 or 455 cuts it multiplicatively (once per episode: the answers to requests already in flight do not cut it
@@ -25,7 +26,9 @@ from dataclasses import dataclass
 from mjdash.core.clock import Clock
 
 MIN_RATE = 0.05  # requests per second: AIMD never goes below one request every 20 s
-JITTER = 0.05  # seconds a request may arrive later than the next one's pacing assumes (a new connection)
+JITTER = 0.05  # seconds a request may arrive later than the next one's pacing assumes
+COLD = 0.25  # seconds a request that opens a connection may arrive late (connect, TLS; more on a busy machine)
+KEEPALIVE = 5.0  # seconds without requests after which the HTTP pool's connections have closed (httpx's default)
 
 
 def check_rate(rate: float) -> float:
@@ -35,12 +38,20 @@ def check_rate(rate: float) -> float:
 
 
 class RateLimiter:
-    """At most ``rate`` requests in any one-second window, evenly paced; ``set_rate`` takes effect at once."""
+    """At most ``rate`` requests in any one-second window, evenly paced; ``set_rate`` takes effect at once.
 
-    def __init__(self, rate: float, clock: Clock, *, margin: float = 0.02) -> None:
+    The window is counted on when requests are expected to *arrive*. A request that opens a connection (one of
+    the first ``cold`` after a start, or after ``KEEPALIVE`` seconds without requests, when the pool's
+    connections have closed) waits for the connect before it is sent, so it is counted ``COLD`` seconds late;
+    the requests after it on warm connections must not overtake it into the same second."""
+
+    def __init__(self, rate: float, clock: Clock, *, margin: float = 0.02, cold: int = 0) -> None:
         self.clock = clock
         self.margin = margin
-        self._sent: deque[float] = deque()
+        self.cold = cold
+        self._sent: deque[float] = deque()  # when the last requests left (for the pacing)
+        self._arrive: deque[float] = deque()  # when they are expected at the server, at the latest (the window)
+        self._warm = 0  # requests sent since the pool was last cold
         self.rate = 0.0
         self._gap = 0.0
         self._per_window = 1
@@ -62,15 +73,24 @@ class RateLimiter:
             return 0.0
         now = self.clock.now()
         wait = self._sent[-1] + self._gap - now
-        if len(self._sent) >= self._per_window:
-            wait = max(wait, self._sent[-self._per_window] + 1.0 + max(self.margin, JITTER) - now)
+        if len(self._arrive) >= self._per_window:
+            nth = sorted(self._arrive)[-self._per_window]  # a few entries: a late cold one may sort after warm ones
+            wait = max(wait, nth + 1.0 + max(self.margin, JITTER) - now)
         return max(0.0, wait)
 
     def take(self) -> None:
         """Count a request leaving now (call when ``delay()`` is 0)."""
-        self._sent.append(self.clock.now())
+        now = self.clock.now()
+        if self._sent and now - self._sent[-1] > KEEPALIVE:
+            self._warm = 0
+        cold = self._warm < self.cold
+        self._warm += 1
+        self._sent.append(now)
+        self._arrive.append(now + (COLD if cold else 0.0))
         while len(self._sent) > self._per_window:
             self._sent.popleft()
+        while len(self._arrive) > self._per_window:
+            self._arrive.popleft()
 
     async def acquire(self) -> None:
         while (wait := self.delay()) > 0:
