@@ -180,12 +180,17 @@ def test_add_follow_until_interrupted(tmp_path: Path) -> None:
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stdout is not None
-    assert proc.stdout.readline().startswith("added 1,")
-    with log.open("a") as f:
-        f.write("taskId=second-2\n")
-    assert proc.stdout.readline().startswith("added 1,")
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=10)
+    try:
+        assert proc.stdout.readline().startswith("added 1,")
+        with log.open("a") as f:
+            f.write("taskId=second-2\n")
+        assert proc.stdout.readline().startswith("added 1,")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()  # never left behind when the test fails
+            proc.wait()
     assert proc.returncode == 0 and "Traceback" not in err
     with Store(db) as store:
         assert [(r.task_id, r.batch) for r in store.rows()] == [("first-1", "live"), ("second-2", "live")]

@@ -20,8 +20,6 @@ from mjdash.core.store.rows import Change, Feed, TaskRow
 
 REKEY_CHUNK = 500  # tasks re-ranked per loop pass after an expected duration moved
 REKEY_RATIO = 1.25  # how far an expected duration must move for its class to be re-ranked
-ETA_EVERY = 10.0  # seconds between full ETA computations over many pending tasks
-ETA_SMALL = 2000  # up to this many pending tasks the ETA is computed every tick
 RUNNING_EVERY = 10.0  # seconds between passes that tell the durations what the running tasks' ages say
 FAVOURED = 1e12  # rank bonus of favoured tasks: ahead of every other (forced tasks rank -inf, still first)
 RUNNING_SAMPLE = 2000  # running tasks per class those passes look at
@@ -42,8 +40,7 @@ class Watched:
         self._keyed: dict[Klass, float] = {}  # the expected duration each class was last ranked with
         self._rekey: deque[str] = deque()
         self._removed_inflight: set[str] = set()
-        self._eta: float | None = None
-        self._eta_at = float("-inf")
+        self._youngest: dict[Klass, float] = {}  # per class: the latest start of a task filed under it (the ETA)
         self._running_at = float("-inf")
 
     # -- rows from the store --------------------------------------------------------------------------------
@@ -152,6 +149,9 @@ class Watched:
         if task.stuck:
             self.stuck.add(task.task_id)
         self._file(task)
+        start, klass = task.created_at or task.added_at, task.key
+        if start > self._youngest.get(klass, float("-inf")):
+            self._youngest[klass] = start
         self._queue.put(task.task_id, self.policy.floor(task), rank)
 
     def _drop(self, task: Tracked) -> None:
@@ -160,7 +160,10 @@ class Watched:
         self.favoured_pending.discard(task.task_id)
         self.stuck.discard(task.task_id)
         if task.klass is not None:
-            self._by_class.get(task.klass, {}).pop(task.task_id, None)
+            members = self._by_class.get(task.klass, {})
+            members.pop(task.task_id, None)
+            if not members:
+                self._youngest.pop(task.klass, None)
             task.klass = None
 
     def _file(self, task: Tracked) -> None:
@@ -220,16 +223,14 @@ class Watched:
                 self.requeue(task)
 
     def eta(self, now: float) -> float | None:
-        """Seconds until the last pending task is expected to finish: a pass over the pending tasks, every tick
-        while they are few, and less often the more there are (every 250 s at 50,000: the cost per second stays
-        flat)."""
+        """Seconds until the last pending task is expected to finish: per class, its youngest task's start plus
+        the class's expected duration — O(classes), not a pass over 100,000 tasks on the event loop. (A class's
+        youngest is kept until the class empties, so a youngest that finished early leaves the ETA a little long.)"""
         if not self.pending:
-            self._eta = None
-        elif len(self.pending) <= ETA_SMALL or now - self._eta_at >= ETA_EVERY * len(self.pending) / ETA_SMALL:
-            tasks = (self.tasks[t] for t in self.pending)
-            ends = max((t.created_at or t.added_at) + self.policy.expected(t) for t in tasks)
-            self._eta, self._eta_at = max(0.0, ends - now), now
-        return self._eta
+            return None
+        durations = self.policy.durations
+        ends = [start + durations.expected(*k) for k, start in self._youngest.items() if self._by_class.get(k)]
+        return max(0.0, max(ends) - now) if ends else None
 
 
 def gave_up(row: TaskRow, give_up_after: float) -> bool:

@@ -23,6 +23,7 @@ from mjdash.ui.state.announce import banner_text, filter_note
 from mjdash.ui.state.task_view import Changes, TaskView
 
 EXPIRING_EVERY = 30.0  # seconds between recounts of results about to expire (time alone changes it)
+EXPIRING_SOON = 5.0  # …or this soon after tasks came, went, finished or were saved (not every tick: 100k rows)
 
 
 @dataclass
@@ -178,8 +179,9 @@ class WatchlistState:
 
     def expiring_due(self, now: float) -> list[TaskRow] | None:
         """The rows to recount results about to expire over, when due: every EXPIRING_EVERY seconds (time alone
-        changes the count) or when a task came, went, finished or was saved. None when not due."""
-        if now - self._expiring_at < EXPIRING_EVERY and self.view.generation == self._expiring_generation:
+        changes the count), or EXPIRING_SOON after a task came, went, finished or was saved. None when not due."""
+        changed = self.view.generation != self._expiring_generation
+        if now - self._expiring_at < (EXPIRING_SOON if changed else EXPIRING_EVERY):
             return None
         self._expiring_at, self._expiring_generation = now, self.view.generation
         return list(self.view.rows_by_id.values())
