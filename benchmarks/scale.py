@@ -154,27 +154,46 @@ def _peak_mb(pid: int) -> float:
     return 0.0
 
 
-async def loop_stalls(path: Path, sim: Simulator) -> tuple[float, int]:
-    """The longest event-loop stall over 20 s with the engine polling 100k pending tasks (and its requests)."""
+async def loop_stalls(path: Path, url: str) -> tuple[float, int]:
+    """The longest event-loop stall over 20 s with the engine polling 100k pending tasks (and its requests). The
+    simulator runs in its own process, as kie.ai would: its server threads must not compete for this one's GIL."""
     from mjdash.ui.factory import make_app
+    from mjdash.ui.screens.main import MainScreen
     from mjdash.ui.widgets.task_table import TaskTable
 
     settings = Settings(
-        api_key=Secret(sim.api_key), base_url=sim.url, db_path=path, cache_dir=path.parent / "cache", rate=RATE
+        api_key=Secret("sim-key"), base_url=url, db_path=path, cache_dir=path.parent / "cache", rate=RATE
     )
     with Store(path) as store:
         app = make_app(settings, store, image_cls=None, renderer="none")
+        screen = app.first
+        assert isinstance(screen, MainScreen) and screen.engine is not None
         async with app.run_test(size=(160, 50)) as pilot:
             while app.query_one(TaskTable).row_count < 100_000:
                 await pilot.pause(0.1)
             await pilot.pause(3)
-            worst, requests, end = 0.0, sim.stats.requests, time.monotonic() + 20
+            worst, requests, end = 0.0, screen.engine.requests, time.monotonic() + 20
             while time.monotonic() < end:
                 before = time.perf_counter()
                 await asyncio.sleep(0.01)
                 worst = max(worst, time.perf_counter() - before - 0.01)
-            requests = sim.stats.requests - requests
+            requests = screen.engine.requests - requests
     return worst, requests
+
+
+def pending_in_a_simulator(tmp: Path, count: int) -> tuple[subprocess.Popen[str], str, Path]:
+    """A simulator process with ``count`` tasks that stay pending, and a watchlist of them."""
+    ids_file, db = tmp / "pending-ids.txt", tmp / "pending-sim.db"
+    sim = subprocess.Popen(
+        [*SIM, "--tasks", str(count), "--speed", "0.001", "--ids-file", str(ids_file), "--failure-rate", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert sim.stdout is not None
+    url = sim.stdout.readline().split()[3]
+    env = {**os.environ, "MJDASH_DB": str(db)}
+    subprocess.run([sys.executable, "-m", "mjdash", "add", "-"], stdin=ids_file.open(), env=env, check=True)
+    return sim, url, db
 
 
 def main() -> None:
@@ -192,13 +211,12 @@ def main() -> None:
     if shutil.which("tmux"):
         idle, peak = idle_dashboard(finished)
         print(f"  dashboard idle, 100,000 finished: {idle * 100:.1f} % CPU, peak {peak:.0f} MB  (< 5 %, < 300 MB)")
-    pending = tmp / "pending.db"
-    ids = fill(pending, 100_000)
-    with Simulator(api_key="k", speed=0.001) as sim:
-        now = sim.now()
-        rng = random.Random(3)
-        sim.add_tasks([make_task(rng, now, task_id=t, age=30, duration=10_000, outcome=1) for t in ids])
-        stall, requests = asyncio.run(loop_stalls(pending, sim))
+    sim, url, pending = pending_in_a_simulator(tmp, 100_000)
+    try:
+        stall, requests = asyncio.run(loop_stalls(pending, url))
+    finally:
+        sim.terminate()
+        sim.wait()
     print(f"  dashboard, 100,000 pending, engine on: longest loop stall {stall * 1000:.0f} ms ({requests} requests)")
     print(f"  (this process's peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
     shutil.rmtree(tmp, ignore_errors=True)

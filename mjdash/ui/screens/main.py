@@ -179,7 +179,8 @@ class MainScreen(Screen[None]):
             self._count_expiring(rows, now)
         self.header.render_state(self.state.header(), now)
 
-    @work(exclusive=True, group="expiring", exit_on_error=False)
+    # Workers given big arguments get a description: Textual's default is repr() of each (0.7 s for 100k rows).
+    @work(exclusive=True, group="expiring", exit_on_error=False, description="count expiring results")
     async def _count_expiring(self, rows: list[TaskRow], now: float) -> None:
         """Results about to expire: a pass over every row (~80 ms at 100,000), on the store's thread."""
         self.state.expiring = await self.db(self.state.count_expiring, rows, now)
@@ -254,7 +255,7 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(AddDialog(), added)
 
-    @work(group="store", exit_on_error=False)
+    @work(group="store", exit_on_error=False, description="add tasks")
     async def add_tasks_from(self, text: str) -> None:
         """Add the task IDs found in ``text`` (as `mjdash add -` does) and ask about them at once."""
         added = await actions.add_from_text(self.db, text)
@@ -277,7 +278,7 @@ class MainScreen(Screen[None]):
         what = f"task {task_ids[0]}" if len(task_ids) == 1 else f"the {len(task_ids)} marked tasks"
         self.app.push_screen(ConfirmDialog(f"Remove {what} from the watchlist?"), confirmed)
 
-    @work(group="store", exit_on_error=False)
+    @work(group="store", exit_on_error=False, description="remove tasks")
     async def _remove(self, task_ids: list[str]) -> None:
         await self.db(self.store.remove, task_ids)
         with self.table.follow():
@@ -380,7 +381,7 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(FolderDialog(actions.save_title(scope, len(ids)), str(actions.DEFAULT_FOLDER)), chosen)
 
-    @work(group="download", exclusive=True)
+    @work(group="download", exclusive=True, description="save images")
     async def _save(self, task_ids: list[str], folder: Path) -> None:
         bar = self.download_bar
         bar.display = True
