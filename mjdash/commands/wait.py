@@ -26,7 +26,6 @@ from mjdash.core.engine.events import Event, Mode, RoundFinished, StateChanged, 
 from mjdash.core.engine.lease import lease_for
 from mjdash.core.model import Status
 from mjdash.core.store.database import Store
-from mjdash.core.text import safe
 from mjdash.core.timefmt import duration, local
 
 EXIT_TIMEOUT, EXIT_INTERRUPTED = 124, 130
@@ -36,8 +35,7 @@ class Progress:
     """One line per change (pipes), or a redrawn progress bar with counts and ETA (terminals)."""
 
     def __init__(self, out: TextIO, tty: bool, give_up_after: float = 1800.0) -> None:
-        self.bar = ProgressBar(out, tty=tty)  # enter it while waiting
-        self.tty = tty
+        self.bar = ProgressBar(out, tty=tty)  # enter it while waiting; it makes every line safe to print
         self.give_up_after = give_up_after
         self.eta: float | None = None
         self.note = ""
@@ -49,15 +47,15 @@ class Progress:
             c = event.change
             detail = c.row.error_message or ""
             line = f"{c.task_id}  {STATUS_MARK[c.old]} → {STATUS_MARK[c.new]}  {detail}".rstrip()
-            self._line(safe(line))
+            self._line(line)
         elif isinstance(event, TaskErrored) and (event.gave_up or not event.fetch.outcome.transient):
             self._errored(event)
         elif isinstance(event, TaskStuck):
             expected = duration(event.expected)
-            self._line(safe(f"{event.task_id}  ⚠ stuck: running for {duration(event.age)}, usually {expected}"))
+            self._line(f"{event.task_id}  ⚠ stuck: running for {duration(event.age)}, usually {expected}")
         elif isinstance(event, StateChanged) and event.state.mode in (Mode.RATE_LIMITED, Mode.OFFLINE, Mode.BLOCKED):
             self.note = event.state.describe(time.time())
-            self._line(safe(f"engine: {self.note} ({event.state.message or ''})"))
+            self._line(f"engine: {self.note} ({event.state.message or ''})")
         elif isinstance(event, StateChanged) and event.state.mode is Mode.FOLLOWING:
             self.note = event.state.describe(time.time())
             self._line(f"engine: {self.note}")
@@ -65,15 +63,15 @@ class Progress:
             self.note = ""
         elif isinstance(event, RoundFinished):
             self.eta = event.eta
-            if self.tty:
+            if self.bar.tty:
                 self._bar(event)
             elif event.requests and self._rate_moved(event):
-                self._line(safe(f"engine: rate {event.describe_rate()}"))
+                self._line(f"engine: rate {event.describe_rate()}")
 
     def _errored(self, event: TaskErrored) -> None:
         fetch = event.fetch
         if event.gave_up:
-            self._line(safe(f"{fetch.task_id}  {fetch.message} (giving up)"))
+            self._line(f"{fetch.task_id}  {fetch.message} (giving up)")
             return
         key = (fetch.task_id, fetch.outcome.value)
         if key in self.told:
@@ -81,11 +79,9 @@ class Progress:
         self.told.add(key)
         if fetch.outcome is Outcome.NOT_FOUND:
             until = local(datetime.fromtimestamp(event.at + self.give_up_after, tz=UTC))
-            self._line(
-                safe(f"{fetch.task_id}  not found yet — kie.ai may not have registered it; giving up at {until}")
-            )
+            self._line(f"{fetch.task_id}  not found yet — kie.ai may not have registered it; giving up at {until}")
         else:
-            self._line(safe(f"{fetch.task_id}  {fetch.message}"))
+            self._line(f"{fetch.task_id}  {fetch.message}")
 
     def _rate_moved(self, event: RoundFinished) -> bool:
         """Whether the effective rate moved by a tenth since it was last printed (pipes get a line then)."""

@@ -6,7 +6,7 @@ command palette recolours the states, the header, the detail pane and the help a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from rich.style import Style
 from textual.widget import Widget
@@ -34,3 +34,12 @@ NO_COLOUR: Palette = dict.fromkeys(ROLES, Style())  # for plain output (tests, e
 def palette_of(widget: Widget) -> dict[str, Style]:
     """The widget's styles for every role, as its theme and ``app.tcss`` give them now."""
     return {role: widget.get_component_rich_style(f"mj--{role}", partial=True) for role in ROLES}
+
+
+def redraw_on_theme_change(widget: Widget, redraw: Callable[[], None]) -> None:
+    """Call ``redraw`` after each change of theme, once the new theme's styles apply (call it from on_mount)."""
+
+    def changed() -> None:
+        widget.call_after_refresh(redraw)
+
+    widget.watch(widget.app, "theme", changed, init=False)

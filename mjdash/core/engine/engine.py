@@ -340,18 +340,14 @@ class Engine:
         backoff, and given up after ``give_up_after``."""
         self._answered(fetch, now)
         task.forced = False
-        task.errors += 1
-        task.error_since = task.error_since if task.error_since is not None else now
+        task.gave_up = self.policy.errored(task, now)
         self.watched.set_status(task, fetch.status if fetch.status is Status.NOT_FOUND else Status.ERROR)
-        task.gave_up = now - task.error_since >= self.policy.give_up_after
         self.on_event(TaskErrored(fetch, now, gave_up=task.gave_up))
 
     def _unreadable(self, task: Tracked, fetch: Fetch, now: float) -> None:
         """An answer whose state we cannot read (a successFlag the spec does not list): kept, asked again with
         backoff, and after ``give_up_after`` the task ends as ``error`` — a wait must not run forever on it."""
-        task.errors += 1
-        task.error_since = task.error_since if task.error_since is not None else now
-        if now - task.error_since >= self.policy.give_up_after:
+        if self.policy.errored(task, now):
             task.gave_up = True
             self.watched.set_status(task, Status.ERROR)
             flag = fetch.raw.get("successFlag") if isinstance(fetch.raw, dict) else "?"

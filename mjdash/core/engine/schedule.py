@@ -237,6 +237,17 @@ class AdaptivePolicy:
     stuck_factor: float = 3.0
     durations: Durations = field(default_factory=Durations)
 
+    def errored(self, task: Tracked, now: float) -> bool:
+        """Count one more error answer for ``task``; True when it has erred for ``give_up_after`` (give up)."""
+        task.errors += 1
+        if task.error_since is None:
+            task.error_since = now
+        return self.out_of_time(task.error_since, now)
+
+    def out_of_time(self, error_since: float, now: float) -> bool:
+        """The one give-up rule: errors since ``error_since`` for ``give_up_after`` seconds or more."""
+        return now - error_since >= self.give_up_after
+
     def expected(self, task: Tracked) -> float:
         return self.durations.expected(task.task_type, task.speed)
 

@@ -90,7 +90,7 @@ class Watched:
             errors = row.status in (Status.NOT_FOUND, Status.ERROR)
             known.errors = row.consecutive_errors if errors else 0
             known.error_since = row.error_since if errors else None
-            known.gave_up = gave_up(row, self.policy.give_up_after)
+            known.gave_up = gave_up(row, self.policy)
             known.stuck = known.stuck or row.stuck_since is not None
             self.requeue(known)
         return change
@@ -233,11 +233,11 @@ class Watched:
         return max(0.0, max(ends) - now) if ends else None
 
 
-def gave_up(row: TaskRow, give_up_after: float) -> bool:
-    """Whether the engine that wrote ``row`` gave up on it (the same rule, read back from the store)."""
+def gave_up(row: TaskRow, policy: AdaptivePolicy) -> bool:
+    """Whether the engine that wrote ``row`` gave up on it (the policy's rule, read back from the store)."""
     if row.status not in (Status.NOT_FOUND, Status.ERROR) or row.error_since is None or row.last_polled is None:
         return False
-    return row.last_polled - row.error_since >= give_up_after
+    return policy.out_of_time(row.error_since, row.last_polled)
 
 
 def tracked(row: TaskRow) -> Tracked:

@@ -80,8 +80,9 @@ class Store:
         self.close()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction (BEGIN IMMEDIATE takes the write lock up front, so no deadlock)."""
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction (BEGIN IMMEDIATE takes the write lock up front, so no deadlock); also
+        used by the tables kept beside the watchlist (``store/lease.py``)."""
         with self._lock, self._explained():
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -92,20 +93,11 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A short BEGIN IMMEDIATE transaction, for the tables kept beside the watchlist (``store/lease.py``)."""
-        with self._write() as db:
-            yield db
-
-    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
-        return self._query(sql, args)
-
     def _migrate(self) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             migrate(db, self.path)
 
-    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         with self._lock, self._explained():
             return self._db.execute(sql, args).fetchall()
 
@@ -133,7 +125,7 @@ class Store:
         return total
 
     def _add_chunk(self, chunk: list[str], batch: str | None, note: str | None) -> AddResult:
-        with self._write() as db:
+        with self.transaction() as db:
             added = self._insert(db, chunk, batch, note)
         return AddResult(added=added, present=len(chunk) - added)
 
@@ -149,14 +141,14 @@ class Store:
 
     def remove(self, task_ids: Iterable[str]) -> int:
         ids = list(task_ids)
-        with self._write() as db:
+        with self.transaction() as db:
             return self._delete(db, "task_id IN (SELECT value FROM json_each(?))", [json.dumps(ids)])
 
     def remove_where(self, *, batch: str | None = None, finished: bool = False) -> int:
         clauses, args = filters(batch=batch, statuses=FINAL_STATES if finished else None)
         if not clauses:
             raise ValueError("remove_where needs a filter")
-        with self._write() as db:
+        with self.transaction() as db:
             return self._delete(db, " AND ".join(clauses), args)
 
     def _delete(self, db: sqlite3.Connection, where: str, args: Sequence[Any]) -> int:
@@ -184,7 +176,7 @@ class Store:
         clauses, args = filters(batch=batch, statuses=statuses, ids=ids)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT {ROW_COLUMNS} FROM tasks {where} ORDER BY added_at, rowid"
-        return [TaskRow.from_sql(r) for r in self._query(sql, args)]
+        return [TaskRow.from_sql(r) for r in self.query(sql, args)]
 
     def iter_rows(
         self, *, batch: str | None = None, statuses: Iterable[Status] | None = None, ids: Sequence[str] | None = None
@@ -214,7 +206,7 @@ class Store:
         where = " AND ".join(clauses) or "1"
         after: tuple[float, int] = (float("-inf"), -1)
         while True:
-            found = self._query(
+            found = self.query(
                 f"SELECT {columns}, added_at, rowid FROM tasks WHERE {where} AND (added_at, rowid) > (?, ?) "
                 f"ORDER BY added_at, rowid LIMIT {READ_CHUNK}",
                 [*args, *after],
@@ -228,7 +220,7 @@ class Store:
     # -- the change feed ------------------------------------------------------------------------------------------
     def mark(self) -> int:
         """The current position of the change feed: every write that touches a task moves it on."""
-        return int(self._query("SELECT value FROM meta WHERE key = 'rev'")[0][0])
+        return int(self.query("SELECT value FROM meta WHERE key = 'rev'")[0][0])
 
     def snapshot(self) -> tuple[int, list[TaskRow]]:
         """The feed's mark, then every row: follow on with ``changes_since(mark)`` (a change between the two reads
@@ -266,14 +258,14 @@ class Store:
         return found[0] if found else None
 
     def count(self) -> int:
-        return int(self._query("SELECT count(*) FROM tasks")[0][0])
+        return int(self.query("SELECT count(*) FROM tasks")[0][0])
 
     def batches(self) -> list[str]:
-        return [r[0] for r in self._query("SELECT DISTINCT batch FROM tasks WHERE batch IS NOT NULL ORDER BY 1")]
+        return [r[0] for r in self.query("SELECT DISTINCT batch FROM tasks WHERE batch IS NOT NULL ORDER BY 1")]
 
     def raw(self, task_id: str) -> Any:
         """The last record-info ``data`` as received (decoded), or None."""
-        found = self._query("SELECT raw FROM tasks WHERE task_id = ?", (task_id,))
+        found = self.query("SELECT raw FROM tasks WHERE task_id = ?", (task_id,))
         return decoded(found[0][0]) if found else None
 
     def task(self, task_id: str) -> Task | None:
@@ -285,8 +277,8 @@ class Store:
 
     def events(self, task_id: str | None = None) -> list[tuple[str, float, str | None, str, str | None]]:
         if task_id is None:
-            return self._query("SELECT task_id, at, old_status, new_status, detail FROM events ORDER BY id")
-        return self._query(
+            return self.query("SELECT task_id, at, old_status, new_status, detail FROM events ORDER BY id")
+        return self.query(
             "SELECT task_id, at, old_status, new_status, detail FROM events WHERE task_id = ? ORDER BY id",
             (task_id,),
         )
@@ -311,7 +303,7 @@ class Store:
         now = self.clock()
         when = polled_at or {}
         changes: list[Change] = []
-        with self._write() as db:
+        with self.transaction() as db:
             rev = bump(db)
             for fetch in fetches:
                 found = db.execute("SELECT status FROM tasks WHERE task_id = ?", (fetch.task_id,)).fetchone()
@@ -353,13 +345,13 @@ class Store:
         return changes
 
     def mark_saved(self, task_id: str, when: float | None = None) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             rev = bump(db)
             db.execute("UPDATE tasks SET saved_at = ?, rev = ? WHERE task_id = ?", (when or self.clock(), rev, task_id))
 
     def finished_durations(self, limit: int = 2000) -> list[tuple[str | None, str | None, float]]:
         """(task_type, speed, seconds) of the most recently finished successful tasks — for learning."""
-        found = self._query(
+        found = self.query(
             """SELECT task_type, speed, completed_at - created_at FROM tasks
                WHERE status = 'success' AND completed_at > created_at ORDER BY completed_at DESC LIMIT ?""",
             (limit,),
@@ -368,7 +360,7 @@ class Store:
 
     # -- followed files --------------------------------------------------------------------------------------
     def follow_position(self, path: str) -> tuple[int | None, int] | None:
-        found = self._query("SELECT inode, offset FROM follow_positions WHERE path = ?", (path,))
+        found = self.query("SELECT inode, offset FROM follow_positions WHERE path = ?", (path,))
         return (found[0][0], int(found[0][1])) if found else None
 
     def add_followed(
@@ -376,7 +368,7 @@ class Store:
     ) -> AddResult:
         """Add IDs read from a followed file and move its position, in one transaction."""
         now = self.clock()
-        with self._write() as db:
+        with self.transaction() as db:
             added = self._insert(db, task_ids, batch, None)
             db.execute(
                 "INSERT OR REPLACE INTO follow_positions (path, inode, offset, updated_at) VALUES (?,?,?,?)",

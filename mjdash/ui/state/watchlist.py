@@ -64,7 +64,6 @@ class WatchlistState:
         self.rate = ""
         self.rate_limited = False
         self.stuck = 0
-        self.polled: frozenset[str] = frozenset()  # the tasks the engine asked about in its last round
         self.expiring = 0
         self.troubles: dict[str, str] = {}  # lasting problems for the banner, by source: store, engine, follow
         self.renderer, self.demo = renderer, demo
@@ -100,7 +99,6 @@ class WatchlistState:
                 self.rate = event.describe_rate()
                 self.rate_limited = event.rate_limited
                 self.stuck = event.stuck
-                self.polled = event.polled
                 self.troubles.pop("engine", None)  # a round finished: the engine runs again
         if feed is None:
             return News(Changes(), finished, frozenset())

@@ -25,7 +25,7 @@ from mjdash.core.store.database import TaskRow
 from mjdash.core.text import capped, safe
 from mjdash.core.timefmt import ago, duration, local
 from mjdash.ui.cells import state_cell
-from mjdash.ui.palette import COMPONENT_CLASSES, NO_COLOUR, Palette, palette_of
+from mjdash.ui.palette import COMPONENT_CLASSES, NO_COLOUR, Palette, palette_of, redraw_on_theme_change
 
 COPY_HINT = "y copies the whole prompt; mjdash export has every value in full"
 PARAM_ORDER = ("prompt", "taskType", "aspectRatio", "speed", "version", "stylization", "weirdness", "variety")
@@ -119,10 +119,7 @@ class DetailPane(VerticalScroll):
         self._shown: tuple[Task, TaskRow | None, float, float] | None = None  # to draw again in a new theme
 
     def on_mount(self) -> None:
-        self.watch(self.app, "theme", self._theme_changed, init=False)
-
-    def _theme_changed(self) -> None:
-        self.call_after_refresh(self._restyle)
+        redraw_on_theme_change(self, self._restyle)
 
     def _restyle(self) -> None:
         if self._shown is not None and self.is_attached:

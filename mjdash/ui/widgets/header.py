@@ -11,7 +11,7 @@ from mjdash.core.engine.events import Mode
 from mjdash.core.model import Status
 from mjdash.core.timefmt import duration
 from mjdash.ui.cells import STATES
-from mjdash.ui.palette import COMPONENT_CLASSES, NO_COLOUR, Palette, palette_of
+from mjdash.ui.palette import COMPONENT_CLASSES, NO_COLOUR, Palette, palette_of, redraw_on_theme_change
 from mjdash.ui.state.watchlist import HeaderState
 
 MODE_ROLE = {  # the engine's state, by palette role
@@ -76,10 +76,7 @@ class StatusHeader(Horizontal):
     _shown: tuple[HeaderState, float] | None = None
 
     def on_mount(self) -> None:
-        self.watch(self.app, "theme", self._theme_changed, init=False)
-
-    def _theme_changed(self) -> None:
-        self.call_after_refresh(self._restyle)
+        redraw_on_theme_change(self, self._restyle)
 
     def _restyle(self) -> None:
         if self._shown is not None:
