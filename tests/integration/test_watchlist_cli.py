@@ -247,3 +247,16 @@ def test_an_empty_listing_says_why(tmp_path: Path) -> None:
     assert "no tasks in batch 'nope' (no such batch) (3 in the watchlist)" in other
     expiring = run_cli("ls", "--expiring", env=env).stdout
     assert "expiring within 48 h unsaved (3 in the watchlist)" in expiring
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    """`mjdash ls | head -1`: the pipe closes before mjdash writes; it stops quietly, as Unix tools do."""
+    env = {**os.environ, **_env(tmp_path / "w.db")}
+    assert run_cli("add", "a1b2c3d4e5", "f6a7b8c9d0", env=_env(tmp_path / "w.db")).returncode == 0
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first line is written
+    child = subprocess.run(
+        [sys.executable, "-m", "mjdash", "ls"], env=env, cwd=ROOT, stdout=write, stderr=subprocess.PIPE, text=True
+    )
+    os.close(write)
+    assert "Traceback" not in child.stderr and child.returncode != 0
