@@ -29,7 +29,7 @@ from typing import Any
 
 from mjdash.config import Settings
 from mjdash.core.api.client import Fetch, Outcome, Secret
-from mjdash.core.model import parse_record
+from mjdash.core.parse import parse_record
 from mjdash.core.store.database import Store
 from mjdash.core.store.rows import Feed
 from mjdash.sim.lifecycle import demo_batch

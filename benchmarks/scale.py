@@ -29,7 +29,7 @@ from pathlib import Path
 from mjdash.config import Settings
 from mjdash.core.api.client import Fetch, Outcome, Secret
 from mjdash.core.engine.engine import Engine
-from mjdash.core.model import parse_record
+from mjdash.core.parse import parse_record
 from mjdash.core.store.database import Store
 from mjdash.sim.lifecycle import make_task
 from mjdash.sim.server import Simulator

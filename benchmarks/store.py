@@ -23,7 +23,7 @@ from mjdash.commands import watchlist
 from mjdash.config import Settings
 from mjdash.core.api.client import Fetch, Outcome
 from mjdash.core.intake.ids import extract
-from mjdash.core.model import parse_record
+from mjdash.core.parse import parse_record
 from mjdash.core.store.database import Store
 from mjdash.sim.lifecycle import demo_batch
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+import time
 from typing import TYPE_CHECKING
 
 from mjdash.config import ConfigError, Settings
@@ -76,16 +76,16 @@ def fetch_json(fetch: Fetch) -> dict[str, object]:
     return data
 
 
-def describe(task: Task, now: datetime | None = None) -> list[str]:
+def describe(task: Task, now: float | None = None) -> list[str]:
     """A readable, terminal-safe summary of a task: a heading line and indented details."""
-    now = now or datetime.now(UTC)
+    now = time.time() if now is None else now
     bits = [task.task_id, STATUS_MARK[task.status], task.task_type or "?"]
     if task.result_urls:
         bits.append(f"{len(task.result_urls)} result{'s' if len(task.result_urls) != 1 else ''}")
     if task.duration_s is not None:
         bits.append(f"took {duration(task.duration_s)}")
     elif task.created_at and task.status is Status.GENERATING:
-        bits.append(f"running {duration((now - task.created_at).total_seconds())}")
+        bits.append(f"running {duration(now - task.created_at)}")
     lines = ["  ".join(safe(b) for b in bits)]
     if task.prompt:
         lines.append(f"    prompt:   {safe(capped(task.prompt, 'status --json shows it all'))}")

@@ -13,7 +13,6 @@ import signal
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from typing import TextIO
 
 from mjdash.commands.common import STATUS_MARK, UsageError, err, make_client, valid_ids
@@ -78,7 +77,7 @@ class Progress:
             return
         self.told.add(key)
         if fetch.outcome is Outcome.NOT_FOUND:
-            until = local(datetime.fromtimestamp(event.at + self.give_up_after, tz=UTC))
+            until = local(event.at + self.give_up_after)
             self._line(f"{fetch.task_id}  not found yet — kie.ai may not have registered it; giving up at {until}")
         else:
             self._line(f"{fetch.task_id}  {fetch.message}")

@@ -6,7 +6,6 @@ import csv
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TextIO
 
@@ -16,7 +15,7 @@ from mjdash.core.atomic import atomic_file
 from mjdash.core.expiry import expires_at, is_expiring
 from mjdash.core.intake.ids import add_summary, extract
 from mjdash.core.model import FINAL_STATES, Status, Task, iso_epoch
-from mjdash.core.store.database import AddResult, Store, TaskRow, task_from, to_datetime
+from mjdash.core.store.database import AddResult, Store, with_record
 from mjdash.core.text import safe, safe_json, write_json_array
 from mjdash.core.timefmt import ago, duration
 
@@ -120,33 +119,33 @@ def rm(settings: Settings, values: list[str], batch: str | None, finished: bool)
 
 
 def _records(
-    store: Store, batch: str | None, statuses: set[Status] | None, keep: Callable[[TaskRow], bool] | None = None
-) -> Iterator[tuple[TaskRow, Task]]:
-    """Every chosen task with its full record, streamed from the database (constant memory)."""
+    store: Store, batch: str | None, statuses: set[Status] | None, keep: Callable[[Task], bool] | None = None
+) -> Iterator[Task]:
+    """Every chosen task with its last answer's details, streamed from the database (constant memory)."""
     for row, raw in store.rows_with_raw(batch=batch, statuses=statuses):
         if keep is None or keep(row):
-            yield row, task_from(row, raw)
+            yield with_record(row, raw)
 
 
-def row_json(row: TaskRow, task: Task, expiry_days: float = 14.0) -> dict[str, Any]:
+def row_json(task: Task, expiry_days: float = 14.0) -> dict[str, Any]:
     """One watched task as JSON: the watchlist fields plus those of ``status --json``."""
     data: dict[str, Any] = {
-        "task_id": row.task_id,
-        "batch": row.batch,
-        "note": row.note,
-        "status": row.status.value,
-        "added_at": iso_epoch(row.added_at),
+        "task_id": task.task_id,
+        "batch": task.batch,
+        "note": task.note,
+        "status": task.status.value,
+        "added_at": iso_epoch(task.added_at),
     }
     public = task.to_json()
     del public["task_id"], public["status"]  # the watchlist's own come first
     data.update(public)
-    data["api_code"] = row.api_code
-    data["error_message"] = data["error_message"] or row.last_error
-    data["last_polled"] = iso_epoch(row.last_polled)
-    data["last_error"] = row.last_error
-    data["expires_at"] = iso_epoch(expires_at(row, expiry_days))
-    data["saved"] = row.saved_at is not None
-    data["stuck"] = row.stuck_since is not None and row.status is Status.GENERATING
+    data["api_code"] = task.api_code
+    data["error_message"] = data["error_message"] or task.last_error
+    data["last_polled"] = iso_epoch(task.last_polled)
+    data["last_error"] = task.last_error
+    data["expires_at"] = iso_epoch(expires_at(task, expiry_days))
+    data["saved"] = task.saved_at is not None
+    data["stuck"] = task.stuck_since is not None and task.status is Status.GENERATING
     return data
 
 
@@ -154,12 +153,12 @@ def ls(
     settings: Settings, as_json: bool, status: str | None, batch: str | None, out: TextIO, only_expiring: bool = False
 ) -> int:
     statuses = parse_statuses(status)
-    now = datetime.now(UTC)
-    keep = _expiring_filter(settings, now.timestamp()) if only_expiring else None
+    now = time.time()
+    keep = _expiring_filter(settings, now) if only_expiring else None
     with open_store(settings) as store:
         if as_json:
             records = _records(store, batch, statuses, keep)
-            write_json_array(out, (row_json(r, t, settings.expiry_days) for r, t in records))
+            write_json_array(out, (row_json(t, settings.expiry_days) for t in records))
             return EXIT_OK
         rows = (r for r in store.iter_rows(batch=batch, statuses=statuses) if keep is None or keep(r))
         if not write_table(out, rows, now):
@@ -167,7 +166,7 @@ def ls(
     return EXIT_OK
 
 
-def _expiring_filter(settings: Settings, now: float) -> Callable[[TaskRow], bool]:
+def _expiring_filter(settings: Settings, now: float) -> Callable[[Task], bool]:
     return lambda row: is_expiring(row, now, settings.expiry_days)
 
 
@@ -189,7 +188,7 @@ def _nothing_listed(store: Store, batch: str | None, statuses: set[Status] | Non
 HEADER = f"{'TASK ID':<32}  {'STATUS':<20}  {'BATCH':<10}  {'TYPE':<18}  {'CREATED':<11}  {'TOOK':>6}  PROMPT / ERROR\n"
 
 
-def write_table(out: TextIO, rows: Iterable[TaskRow], now: datetime) -> int:
+def write_table(out: TextIO, rows: Iterable[Task], now: float) -> int:
     """The human table, a line per task as it is read; returns how many were written."""
     count = 0
     for r in rows:
@@ -201,7 +200,7 @@ def write_table(out: TextIO, rows: Iterable[TaskRow], now: datetime) -> int:
         mark = "⚠ stuck" if r.stuck_since is not None and r.status is Status.GENERATING else STATUS_MARK[r.status]
         line = (
             f"{r.task_id:<32}  {mark:<20}  {(r.batch or '-')[:10]:<10}  "
-            f"{(r.task_type or '?')[:18]:<18}  {ago(to_datetime(r.created_at), now)[:11]:<11}  "
+            f"{(r.task_type or '?')[:18]:<18}  {ago(r.created_at, now)[:11]:<11}  "
             f"{duration(r.duration_s):>6}  {' '.join(text.split())[:60]}"
         )
         out.write(safe(line) + "\n")
@@ -237,12 +236,12 @@ CSV_FIELDS = [
 ]
 
 
-def _csv_rows(records: Iterable[tuple[TaskRow, Task]], expiry_days: float) -> Iterator[dict[str, Any]]:
-    for row, task in records:
-        data = row_json(row, task, expiry_days)
-        data["aspect_ratio"] = task.param("aspectRatio")
-        data["speed"] = task.param("speed")
-        data["version"] = task.param("version")
+def _csv_rows(records: Iterable[Task], expiry_days: float) -> Iterator[dict[str, Any]]:
+    for task in records:
+        data = row_json(task, expiry_days)
+        data["aspect_ratio"] = task.aspect
+        data["speed"] = task.speed
+        data["version"] = task.version
         data["result_urls"] = " ".join(task.result_urls)
         data["params"] = safe_json(data["params"])
         yield {k: _inert(data.get(k)) for k in CSV_FIELDS}
@@ -278,14 +277,12 @@ def export(settings: Settings, fmt: str, out_path: str | None, batch: str | None
     return EXIT_OK
 
 
-def _export_to(
-    out: IO[str], fmt: str, records: Iterable[tuple[TaskRow, Task]], expiry_days: float, *, visible: bool = False
-) -> int:
+def _export_to(out: IO[str], fmt: str, records: Iterable[Task], expiry_days: float, *, visible: bool = False) -> int:
     """Write every record as JSON or CSV, one at a time; returns how many. JSON escapes control characters
     itself; CSV cells get them made visible when ``visible`` (a terminal)."""
     counted = _Counted(records)
     if fmt == "json":
-        write_json_array(out, (row_json(r, t, expiry_days) for r, t in counted))
+        write_json_array(out, (row_json(t, expiry_days) for t in counted))
     else:
         writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
         writer.writeheader()
@@ -297,10 +294,10 @@ def _export_to(
 
 
 class _Counted:
-    def __init__(self, items: Iterable[tuple[TaskRow, Task]]) -> None:
+    def __init__(self, items: Iterable[Task]) -> None:
         self.items, self.count = items, 0
 
-    def __iter__(self) -> Iterator[tuple[TaskRow, Task]]:
+    def __iter__(self) -> Iterator[Task]:
         for item in self.items:
             self.count += 1
             yield item

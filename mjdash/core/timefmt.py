@@ -1,8 +1,9 @@
-"""Human formatting of durations and relative times (shared by the CLI and the dashboard)."""
+"""Human formatting of durations and relative times (shared by the CLI and the dashboard). Times are epoch
+seconds, as everywhere in mjdash."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 def duration(seconds: float | None) -> str:
@@ -19,11 +20,11 @@ def duration(seconds: float | None) -> str:
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
-def ago(when: datetime | None, now: datetime) -> str:
+def ago(when: float | None, now: float) -> str:
     """``just now``, ``3 min ago``, ``in 2 h`` …; empty when unknown."""
     if when is None:
         return ""
-    delta = (now - when).total_seconds()
+    delta = now - when
     future = delta < 0
     s = abs(delta)
     if s < 45:
@@ -37,8 +38,8 @@ def ago(when: datetime | None, now: datetime) -> str:
     return f"in {text}" if future else f"{text} ago"
 
 
-def local(when: datetime | None) -> str:
+def local(when: float | None) -> str:
     """Local time as ``2026-11-28 14:03:12``; empty when unknown."""
     if when is None:
         return ""
-    return when.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(when, UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")

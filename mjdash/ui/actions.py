@@ -17,7 +17,6 @@ from mjdash.core.media.download import download_tasks
 from mjdash.core.media.images import ImageFetcher, ImageResult
 from mjdash.core.model import Task
 from mjdash.core.store.gateway import StoreGateway
-from mjdash.core.store.rows import TaskRow
 from mjdash.core.text import plain, safe
 
 Severity = Literal["information", "warning", "error"]
@@ -35,7 +34,7 @@ class Said:
 @dataclass(frozen=True)
 class Added:
     ids: list[str]
-    rows: list[TaskRow]  # as stored now: shown at once
+    rows: list[Task]  # as stored now: shown at once
     said: Said
 
 

@@ -6,13 +6,10 @@ control characters visible, and into a ``Text``, which Rich never parses as mark
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from rich.style import Style
 from rich.text import Text
 
-from mjdash.core.model import Status
-from mjdash.core.store.database import TaskRow
+from mjdash.core.model import Status, Task
 from mjdash.core.text import safe, short_id
 from mjdash.core.timefmt import ago, duration
 from mjdash.ui.palette import NO_COLOUR, Palette
@@ -63,11 +60,7 @@ def state_cell(status: Status, stuck: bool = False, palette: Palette = NO_COLOUR
     return Text(f"{icon} {word}", style=palette[role])
 
 
-def _dt(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
-
-
-def took(row: TaskRow, now: float, palette: Palette) -> Text:
+def took(row: Task, now: float, palette: Palette) -> Text:
     if row.duration_s is not None:
         return Text(duration(row.duration_s))
     if row.status is Status.GENERATING and row.created_at is not None:
@@ -75,15 +68,15 @@ def took(row: TaskRow, now: float, palette: Palette) -> Text:
     return Text("")
 
 
-def checked(row: TaskRow, now: float, stale_after: float, palette: Palette) -> Text:
+def checked(row: Task, now: float, stale_after: float, palette: Palette) -> Text:
     if row.last_polled is None:
         return Text("never", style=palette["muted"])
-    label = ago(_dt(row.last_polled), datetime.fromtimestamp(now, tz=UTC))
+    label = ago(row.last_polled, now)
     stale = now - row.last_polled > stale_after and not row.status.is_final
     return Text(label, style=palette["warning" if stale else "muted"])
 
 
-def row_cells(row: TaskRow, now: float, palette: Palette = NO_COLOUR, stale_after: float = 120.0) -> dict[str, Text]:
+def row_cells(row: Task, now: float, palette: Palette = NO_COLOUR, stale_after: float = 120.0) -> dict[str, Text]:
     """One table row, keyed by column key."""
     error = row.error_message if row.status.is_failure else None
     if row.status in (Status.NOT_FOUND, Status.ERROR):
@@ -96,7 +89,7 @@ def row_cells(row: TaskRow, now: float, palette: Palette = NO_COLOUR, stale_afte
         "ar": text(row.aspect, 5),
         "speed": text(row.speed, 7),
         "ver": text(row.version, 4),
-        "created": Text(ago(_dt(row.created_at), datetime.fromtimestamp(now, tz=UTC))),
+        "created": Text(ago(row.created_at, now)),
         "took": took(row, now, palette),
         "imgs": Text(str(row.n_results) if row.n_results else "", justify="right"),
         "checked": checked(row, now, stale_after, palette),

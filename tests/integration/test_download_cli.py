@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from mjdash.core.api.client import Fetch, Outcome
-from mjdash.core.model import parse_record
+from mjdash.core.parse import parse_record
 from mjdash.core.store.database import Store
 from mjdash.sim.server import Simulator
 from tests.conftest import SIM_KEY, run_cli

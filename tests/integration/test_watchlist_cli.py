@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mjdash.core.api.client import Fetch, Outcome
-from mjdash.core.model import parse_record
+from mjdash.core.parse import parse_record
 from mjdash.core.store.database import Store
 from tests.conftest import ROOT, run_cli
 

@@ -6,7 +6,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from mjdash.core.api.outcomes import Fetch, Outcome
-from mjdash.core.model import parse_record
+from mjdash.core.parse import parse_record
 from tests.clocks import FakeClock
 
 

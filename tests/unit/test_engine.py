@@ -13,7 +13,7 @@ from mjdash.core.api.outcomes import Fetch, Outcome
 from mjdash.core.engine.engine import Engine
 from mjdash.core.engine.events import Mode, RoundFinished, StateChanged, TaskChanged, TaskErrored
 from mjdash.core.engine.schedule import AdaptivePolicy, Durations, NaivePolicy, Tracked, finished_by
-from mjdash.core.model import Status
+from mjdash.core.model import Status, Task
 from mjdash.core.store.database import Store, StoreError
 from tests.clocks import FakeClock
 from tests.unit.fake_api import FakeApi, FakeTask
@@ -217,21 +217,26 @@ def test_durations_learn_and_defaults() -> None:
     assert d.expected("mj_img2img", "fast") == 41  # same speed, other type
 
 
+def running(task_id: str, added_at: float, created_at: float, last_polled: float) -> Tracked:
+    task = Task(task_id, added_at=added_at, status=Status.GENERATING, created_at=created_at, speed="fast")
+    return Tracked(task, last_polled=last_polled)
+
+
 def test_rank_prefers_likely_changes() -> None:
     policy = AdaptivePolicy()
     now = 10_000.0
-    fresh = Tracked("fresh", Status.GENERATING, now, created_at=now - 5, speed="fast", last_polled=now - 3)
-    due = Tracked("due", Status.GENERATING, now, created_at=now - 65, speed="fast", last_polled=now - 10)
-    stale = Tracked("stale", Status.GENERATING, now, created_at=now - 300, speed="fast", last_polled=now - 120)
+    fresh = running("fresh", now, created_at=now - 5, last_polled=now - 3)
+    due = running("due", now, created_at=now - 65, last_polled=now - 10)
+    stale = running("stale", now, created_at=now - 300, last_polled=now - 120)
     assert policy.rank(stale) < policy.rank(due) < policy.rank(fresh)  # left alone long: not starved
-    just_added = Tracked("just_added", Status.UNKNOWN, now - 1)
-    added_long_ago = Tracked("long_ago", Status.UNKNOWN, now - 600)
+    just_added = Tracked(Task("just_added", added_at=now - 1))
+    added_long_ago = Tracked(Task("long_ago", added_at=now - 600))
     order = sorted([fresh, due, just_added, added_long_ago], key=policy.rank)
     assert [t.task_id for t in order] == ["long_ago", "due", "fresh", "just_added"]
     assert finished_by(1.0) == 0.5
     assert policy.floor(fresh) == now  # 3 s after its last look
     assert NaivePolicy().rank(fresh) == fresh.last_polled  # least recently asked first
-    stuck = Tracked("stuck", Status.GENERATING, now, created_at=now - 300, speed="fast", last_polled=now - 120)
+    stuck = running("stuck", now, created_at=now - 300, last_polled=now - 120)
     stuck.stuck = True
     assert policy.rank(stuck) > policy.rank(fresh)  # stuck: after everything else
 

@@ -23,7 +23,7 @@ from mjdash.core.engine.engine import Engine
 from mjdash.core.engine.events import Mode, RoundFinished, StateChanged, TaskErrored, TaskStuck
 from mjdash.core.engine.ratelimit import Aimd, RateLimiter
 from mjdash.core.engine.schedule import AdaptivePolicy, Durations, NaivePolicy, Tracked, km_median
-from mjdash.core.model import Status
+from mjdash.core.model import Status, Task
 from mjdash.core.store.database import Store
 from mjdash.sim.server import busiest_second
 from tests.clocks import T0, FakeClock, LoopClock
@@ -254,7 +254,9 @@ def test_stuck_uses_the_learned_p99_once_there_are_samples() -> None:
     policy = AdaptivePolicy(stuck_factor=3.0)
     for seconds in [20.0] * 30 + [60.0, 70.0, 80.0, 90.0, 100.0] * 2:  # mostly 20 s, a long tail
         policy.durations.learn("mj_txt2img", "fast", seconds)
-    task = Tracked("t", Status.GENERATING, 0.0, created_at=0.0, task_type="mj_txt2img", speed="fast")
+    task = Tracked(
+        Task("t", added_at=0.0, status=Status.GENERATING, created_at=0.0, task_type="mj_txt2img", speed="fast")
+    )
     assert policy.stuck_after(task) == pytest.approx(100, abs=0.5)  # the p99, not 3 × the 20 s median
     assert not policy.is_stuck(task, 90) and policy.is_stuck(task, 110)
 

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mjdash.core.model import Status, Task, parse_flag, parse_record, parse_time
+from mjdash.core.model import Status, Task
+from mjdash.core.parse import parse_flag, parse_record, parse_time
 
 SPEC_EXAMPLE = {
     "taskId": "4edb3c5XXXXX75e3f0aa5cc",
@@ -61,8 +62,8 @@ def test_spec_example_parses_every_field() -> None:
     assert task.task_type == "mj_txt2img"
     assert task.prompt == "Help me generate a sci-fi themed fighter jet"
     assert task.params["aspectRatio"] == "16:9"
-    assert task.created_at == datetime(2024, 3, 20, 10, 29, tzinfo=UTC)
-    assert task.completed_at == datetime(2024, 3, 20, 10, 30, tzinfo=UTC)
+    assert task.created_at == datetime(2024, 3, 20, 10, 29, tzinfo=UTC).timestamp()
+    assert task.completed_at == datetime(2024, 3, 20, 10, 30, tzinfo=UTC).timestamp()
     assert task.duration_s == 60.0
     assert len(task.result_urls) == 4 and task.result_urls[0].endswith("_0_0.jpeg")
     assert task.error_code is None and task.error_message is None
@@ -71,7 +72,7 @@ def test_spec_example_parses_every_field() -> None:
 def test_live_shapes_epoch_ms_string_flag_numeric_version_extra_keys() -> None:
     task = parse_record(LIVE_EXAMPLE)
     assert task.status is Status.SUCCESS
-    assert task.created_at == datetime.fromtimestamp(1760557318, tz=UTC)
+    assert task.created_at == 1760557318
     assert task.duration_s == 60.0
     assert task.param("version") == "7"
     assert task.params["fileUrls"] == ["https://x.example/a.png"]
@@ -235,3 +236,29 @@ def test_parser_never_raises(data: object) -> None:
     json.dumps(task.to_json())  # always serialisable
     for url in task.result_urls:
         assert url.startswith(("http://", "https://"))
+
+
+def test_a_newer_answer_merges_into_the_one_record() -> None:
+    """The rule the engine and ``Store.task`` share: the answer's state, results and errors; what it leaves
+    unknown about the request keeps what was known; the local fields stay."""
+    known = Task(
+        "t1",
+        batch="night",
+        note="n",
+        added_at=5.0,
+        status=Status.GENERATING,
+        task_type="mj_txt2img",
+        speed="fast",
+        created_at=1_760_000_000.0,
+        error_code=500,
+        error_message="earlier failure",
+        last_polled=150.0,
+        saved_at=None,
+    )
+    answer = parse_record({"taskId": "t1", "successFlag": 1, "completeTime": 1_760_000_060_000, "paramJson": "{}"})
+    merged = known.merged(answer)
+    assert merged.status is Status.SUCCESS and merged.is_final
+    assert (merged.task_type, merged.speed, merged.created_at) == ("mj_txt2img", "fast", 1_760_000_000.0)
+    assert merged.completed_at == 1_760_000_060.0 and merged.duration_s == 60.0
+    assert merged.error_code is None and merged.error_message is None  # the answer's errors, not the old ones
+    assert (merged.batch, merged.note, merged.added_at, merged.last_polled) == ("night", "n", 5.0, 150.0)

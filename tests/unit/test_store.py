@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from mjdash.core.api.client import Fetch, Outcome
-from mjdash.core.model import Status, parse_record
+from mjdash.core.model import Status
+from mjdash.core.parse import parse_record
 from mjdash.core.store.database import Store, StoreError
 from mjdash.core.store.schema import SCHEMA_VERSION
 

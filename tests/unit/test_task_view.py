@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
+from typing import Any
 
-from mjdash.core.model import Status
-from mjdash.core.store.database import TaskRow
+from mjdash.core.model import Status, Task
 from mjdash.ui.state.task_view import TaskView
 
 
-def row(task_id: str, status: Status = Status.GENERATING, prompt: str | None = None, **kw: object) -> TaskRow:
-    values: dict[str, object] = {f.name: None for f in dataclasses.fields(TaskRow)}
-    values.update(task_id=task_id, added_at=0.0, status=status, prompt=prompt, n_results=0, consecutive_errors=0)
-    values.update(kw)
-    return TaskRow(**values)  # type: ignore[arg-type]
+def row(task_id: str, status: Status = Status.GENERATING, prompt: str | None = None, **kw: Any) -> Task:
+    return Task(task_id, added_at=0.0, status=status, prompt=prompt, **kw)
 
 
-def loaded(*rows: TaskRow) -> TaskView:
+def loaded(*rows: Task) -> TaskView:
     view = TaskView()
     view.rows_by_id = {r.task_id: r for r in rows}
     view.rebuild()

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-from mjdash.core.model import Status, Task, parse_record
+from mjdash.core.model import Status, Task
+from mjdash.core.parse import parse_record
 
 if TYPE_CHECKING:
     import httpx

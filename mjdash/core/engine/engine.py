@@ -320,11 +320,8 @@ class Engine:
             self._unreadable(task, fetch, now)
             return
         parsed = fetch.task
-        self.watched.set_status(task, parsed.status)
+        self.watched.update(task, task.task.merged(parsed))
         task.errors, task.error_since = 0, None
-        task.created_at = parsed.created_at.timestamp() if parsed.created_at else task.created_at
-        task.task_type = parsed.task_type or task.task_type
-        task.speed = parsed.param("speed") or task.speed
         if parsed.status is Status.SUCCESS and parsed.duration_s:
             self.policy.durations.learn(task.task_type, task.speed, parsed.duration_s)
             self.watched.learned()

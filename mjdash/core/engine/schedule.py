@@ -39,7 +39,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from mjdash.core.model import Status
+from mjdash.core.model import Status, Task
 
 DEFAULT_BY_SPEED = {"turbo": 30.0, "fast": 60.0, "relaxed": 300.0, "relax": 300.0}
 DEFAULT_DURATION = 90.0
@@ -56,21 +56,41 @@ Klass = tuple[str | None, str | None]
 
 @dataclass(slots=True)
 class Tracked:
-    """The engine's scheduling bookkeeping for one task (the task itself is the store's record)."""
+    """The engine's scheduling bookkeeping for one task. The task itself is ``task``, its one record: the row the
+    watchlist gave, merged with what the engine's own answers said since."""
 
-    task_id: str
-    status: Status
-    added_at: float
-    created_at: float | None = None
-    task_type: str | None = None
-    speed: str | None = None
-    last_polled: float | None = None
-    errors: int = 0
-    error_since: float | None = None
-    forced: bool = False
+    task: Task
+    last_polled: float | None = None  # when it was last asked about (by any engine on the database)
+    errors: int = 0  # failed requests in a row: the backoff
+    error_since: float | None = None  # since when they have been failing: the give-up rule
+    forced: bool = False  # asked about once more even though final or given up (a user's refresh)
     gave_up: bool = False
     stuck: bool = False
     klass: Klass | None = None  # the class it is filed under for re-ranking (set by the engine)
+
+    @property
+    def task_id(self) -> str:
+        return self.task.task_id
+
+    @property
+    def status(self) -> Status:
+        return self.task.status
+
+    @property
+    def added_at(self) -> float:
+        return self.task.added_at or 0.0
+
+    @property
+    def created_at(self) -> float | None:
+        return self.task.created_at
+
+    @property
+    def task_type(self) -> str | None:
+        return self.task.task_type
+
+    @property
+    def speed(self) -> str | None:
+        return self.task.speed
 
     def age(self, now: float) -> float:
         return max(0.0, now - (self.created_at if self.created_at is not None else self.added_at))

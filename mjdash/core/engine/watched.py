@@ -12,11 +12,12 @@ import itertools
 import math
 from collections import Counter, deque
 from collections.abc import Iterable
+from dataclasses import replace
 
 from mjdash.core.engine.due_queue import DueQueue
 from mjdash.core.engine.schedule import AdaptivePolicy, Klass, Tracked
-from mjdash.core.model import Status
-from mjdash.core.store.rows import Change, Feed, TaskRow
+from mjdash.core.model import Status, Task
+from mjdash.core.store.rows import Change, Feed
 
 REKEY_CHUNK = 500  # tasks re-ranked per loop pass after an expected duration moved
 REKEY_RATIO = 1.25  # how far an expected duration must move for its class to be re-ranked
@@ -67,7 +68,7 @@ class Watched:
         del self.tasks[task_id]
         self._drop(task)
 
-    def _merge(self, row: TaskRow) -> Change | None:
+    def _merge(self, row: Task) -> Change | None:
         known = self.tasks.get(row.task_id)
         if known is None:
             task = tracked(row)
@@ -83,10 +84,8 @@ class Watched:
             # Another process learned something newer (our own writes come back with the same time).
             if row.status is not known.status:
                 change = Change(row.task_id, known.status, row.status, row)
-            self.set_status(known, row.status)
+            self.update(known, row)
             known.last_polled = row.last_polled
-            known.created_at = row.created_at if row.created_at is not None else known.created_at
-            known.task_type, known.speed = row.task_type or known.task_type, row.speed or known.speed
             errors = row.status in (Status.NOT_FOUND, Status.ERROR)
             known.errors = row.consecutive_errors if errors else 0
             known.error_since = row.error_since if errors else None
@@ -124,11 +123,16 @@ class Watched:
             self.requeue(task)
 
     # -- bookkeeping ----------------------------------------------------------------------------------------
+    def update(self, task: Tracked, record: Task) -> None:
+        """What is known of the task now (a newer row, or an answer merged in), its state counted."""
+        if record.status is not task.status:
+            self.counts[task.status] -= 1
+            self.counts[record.status] += 1
+        task.task = record
+
     def set_status(self, task: Tracked, status: Status) -> None:
         if status is not task.status:
-            self.counts[task.status] -= 1
-            self.counts[status] += 1
-            task.status = status
+            self.update(task, replace(task.task, status=status))
 
     def mark_stuck(self, task: Tracked) -> None:
         task.stuck = True
@@ -233,24 +237,19 @@ class Watched:
         return max(0.0, max(ends) - now) if ends else None
 
 
-def gave_up(row: TaskRow, policy: AdaptivePolicy) -> bool:
+def gave_up(row: Task, policy: AdaptivePolicy) -> bool:
     """Whether the engine that wrote ``row`` gave up on it (the policy's rule, read back from the store)."""
     if row.status not in (Status.NOT_FOUND, Status.ERROR) or row.error_since is None or row.last_polled is None:
         return False
     return policy.out_of_time(row.error_since, row.last_polled)
 
 
-def tracked(row: TaskRow) -> Tracked:
+def tracked(row: Task) -> Tracked:
     """A task as first read: asked about again even if an earlier engine gave up on it (a new run tries once
     more; from then on the same rule applies)."""
     errors_status = row.status in (Status.NOT_FOUND, Status.ERROR)
     return Tracked(
-        task_id=row.task_id,
-        status=row.status,
-        added_at=row.added_at,
-        created_at=row.created_at,
-        task_type=row.task_type,
-        speed=row.speed,
+        row,
         last_polled=row.last_polled,
         errors=row.consecutive_errors if errors_status else 0,
         error_since=row.error_since if errors_status else None,

@@ -27,7 +27,7 @@ from PIL import Image, UnidentifiedImageError
 
 from mjdash import __version__
 from mjdash.core.media.cache import ImageCache
-from mjdash.core.model import is_web_url
+from mjdash.core.parse import is_web_url
 
 DEFAULT_MAX_BYTES = 40 * 1024 * 1024
 DEFAULT_TIMEOUT = 20.0

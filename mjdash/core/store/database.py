@@ -18,20 +18,11 @@ from typing import Any
 
 from mjdash.core.api.outcomes import Fetch
 from mjdash.core.model import FINAL_STATES, Status, Task
-from mjdash.core.store.rows import (
-    ROW_COLUMNS,
-    AddResult,
-    Change,
-    Feed,
-    TaskRow,
-    status_of,
-    task_from,
-    to_datetime,
-)
+from mjdash.core.store.rows import ROW_COLUMNS, AddResult, Change, Feed, from_sql, status_of, with_record
 from mjdash.core.store.schema import BUSY_TIMEOUT_MS, StoreError, check_existing, explain_sqlite, migrate
 from mjdash.core.store.sql import bump, create_private, decoded, filters, write_fetch
 
-__all__ = ["AddResult", "Change", "Feed", "Store", "StoreError", "TaskRow", "task_from", "to_datetime"]
+__all__ = ["AddResult", "Change", "Feed", "Store", "StoreError", "with_record"]
 
 CHUNK = 500  # rows per write transaction: short enough that another process never waits long
 READ_CHUNK = 1000  # rows per read when streaming: constant memory however large the watchlist
@@ -171,26 +162,26 @@ class Store:
         batch: str | None = None,
         statuses: Iterable[Status] | None = None,
         ids: Sequence[str] | None = None,
-    ) -> list[TaskRow]:
+    ) -> list[Task]:
         """Watched tasks in the order they were added."""
         clauses, args = filters(batch=batch, statuses=statuses, ids=ids)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT {ROW_COLUMNS} FROM tasks {where} ORDER BY added_at, rowid"
-        return [TaskRow.from_sql(r) for r in self.query(sql, args)]
+        return [from_sql(r) for r in self.query(sql, args)]
 
     def iter_rows(
         self, *, batch: str | None = None, statuses: Iterable[Status] | None = None, ids: Sequence[str] | None = None
-    ) -> Iterator[TaskRow]:
+    ) -> Iterator[Task]:
         """``rows()``, streamed: constant memory however large the watchlist."""
         for values in self._stream(ROW_COLUMNS, batch=batch, statuses=statuses, ids=ids):
-            yield TaskRow.from_sql(values)
+            yield from_sql(values)
 
     def rows_with_raw(
         self, *, batch: str | None = None, statuses: Iterable[Status] | None = None, ids: Sequence[str] | None = None
-    ) -> Iterator[tuple[TaskRow, Any]]:
+    ) -> Iterator[tuple[Task, Any]]:
         """Rows with their last record (decoded JSON, or None), streamed, for exports."""
         for values in self._stream(f"{ROW_COLUMNS}, raw", batch=batch, statuses=statuses, ids=ids):
-            yield TaskRow.from_sql(values[:-1]), decoded(values[-1])
+            yield from_sql(values[:-1]), decoded(values[-1])
 
     def _stream(
         self,
@@ -222,7 +213,7 @@ class Store:
         """The current position of the change feed: every write that touches a task moves it on."""
         return int(self.query("SELECT value FROM meta WHERE key = 'rev'")[0][0])
 
-    def snapshot(self) -> tuple[int, list[TaskRow]]:
+    def snapshot(self) -> tuple[int, list[Task]]:
         """The feed's mark, then every row: follow on with ``changes_since(mark)`` (a change between the two reads
         comes again with the feed, harmlessly)."""
         return self.mark(), self.rows()
@@ -243,7 +234,7 @@ class Store:
                 clauses, args = filters(ids=ids)
                 extra = "".join(f" AND {c}" for c in clauses)
                 rows = [
-                    TaskRow.from_sql(r)
+                    from_sql(r)
                     for r in db.execute(
                         f"SELECT {ROW_COLUMNS} FROM tasks WHERE rev > ?{extra} ORDER BY rev", [mark, *args]
                     )
@@ -253,7 +244,7 @@ class Store:
                 db.execute("COMMIT")
         return Feed(now_mark, rows, removed)
 
-    def row(self, task_id: str) -> TaskRow | None:
+    def row(self, task_id: str) -> Task | None:
         found = self.rows(ids=[task_id])
         return found[0] if found else None
 
@@ -269,11 +260,11 @@ class Store:
         return decoded(found[0][0]) if found else None
 
     def task(self, task_id: str) -> Task | None:
-        """The full Task from the last record (params included), or one from the stored columns."""
+        """The task with its last answer's details (parameters, result URLs), or None when not watched."""
         row = self.row(task_id)
         if row is None:
             return None
-        return task_from(row, self.raw(task_id))
+        return with_record(row, self.raw(task_id))
 
     def events(self, task_id: str | None = None) -> list[tuple[str, float, str | None, str, str | None]]:
         if task_id is None:
@@ -319,7 +310,7 @@ class Store:
                         (fetch.task_id, at, old.value, new.value, detail),
                     )
                     row = db.execute(f"SELECT {ROW_COLUMNS} FROM tasks WHERE task_id = ?", (fetch.task_id,))
-                    changes.append(Change(fetch.task_id, old, new, TaskRow.from_sql(row.fetchone())))
+                    changes.append(Change(fetch.task_id, old, new, from_sql(row.fetchone())))
             for task_id, reason in (given_up or {}).items():
                 found = db.execute("SELECT status FROM tasks WHERE task_id = ?", (task_id,)).fetchone()
                 if found is None or status_of(found[0]).is_final:
@@ -335,7 +326,7 @@ class Store:
                         (task_id, now, old.value, Status.ERROR.value, reason),
                     )
                     row = db.execute(f"SELECT {ROW_COLUMNS} FROM tasks WHERE task_id = ?", (task_id,))
-                    changes.append(Change(task_id, old, Status.ERROR, TaskRow.from_sql(row.fetchone())))
+                    changes.append(Change(task_id, old, Status.ERROR, from_sql(row.fetchone())))
             if stuck:
                 db.executemany(
                     "UPDATE tasks SET stuck_since = coalesce(stuck_since, ?), rev = ? WHERE task_id = ? "

@@ -1,17 +1,17 @@
-"""The records the store hands out: a watched task's row, the result of an add, a status change, the change feed.
+"""What the store hands out: tasks read from their rows, the result of an add, a status change, the change feed.
 
-A ``TaskRow`` is built from SQL by column position (``ROW_COLUMNS``); ``task_from`` turns a row and its last
-record into the full ``Task``.
+A row is read into a :class:`~mjdash.core.model.Task` by column position (``ROW_COLUMNS``); ``with_record`` adds
+its last answer's details.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mjdash.core.model import Status, Task, parse_record, took
+from mjdash.core.model import Status, Task
+from mjdash.core.parse import details
 
 ROW_COLUMNS = (
     "task_id, batch, note, added_at, status, task_type, prompt, aspect, speed, version, created_at, "
@@ -20,45 +20,11 @@ ROW_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class TaskRow:
-    """What the table and the engine need about one watched task (epoch seconds for times)."""
-
-    task_id: str
-    batch: str | None
-    note: str | None
-    added_at: float
-    status: Status
-    task_type: str | None
-    prompt: str | None
-    aspect: str | None
-    speed: str | None
-    version: str | None
-    created_at: float | None
-    completed_at: float | None
-    n_results: int
-    error_code: int | None
-    error_message: str | None
-    api_code: int | None
-    last_polled: float | None
-    last_ok: float | None
-    next_due: float | None
-    consecutive_errors: int
-    error_since: float | None
-    last_error: str | None
-    final_seen_at: float | None
-    saved_at: float | None
-    stuck_since: float | None = None  # when the engine flagged it stuck (None: not stuck)
-
-    @classmethod
-    def from_sql(cls, row: Sequence[Any]) -> TaskRow:
-        values = list(row)
-        values[4] = status_of(values[4])
-        return cls(*values)
-
-    @property
-    def duration_s(self) -> float | None:
-        return took(self.created_at, self.completed_at)
+def from_sql(values: Sequence[Any]) -> Task:
+    """A watchlist row (``SELECT ROW_COLUMNS``) as a Task, without its last answer's details."""
+    fields = list(values)
+    fields[4] = status_of(fields[4])
+    return Task(*fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,27 +43,19 @@ class Change:
     task_id: str
     old: Status
     new: Status
-    row: TaskRow
+    row: Task
 
 
-def task_from(row: TaskRow, raw: Any) -> Task:
-    """The Task for a stored row and its last record. When the row's status moved on without a new record (the
-    task vanished: not_found, or errors), the record's details are kept under the row's status."""
+def with_record(row: Task, raw: Any) -> Task:
+    """A watchlist row with its last answer's details (the row's other columns were written from that answer).
+    When the row's state moved on without a new record (the task vanished: not_found, or errors), only the
+    request parameters are taken from it."""
     if raw is None:
-        return Task(task_id=row.task_id, status=row.status, task_type=row.task_type, prompt=row.prompt)
-    task = parse_record(raw, row.task_id)
-    if task.status is row.status:
-        return task
-    return Task(
-        task_id=row.task_id,
-        status=row.status,
-        task_type=task.task_type,
-        params=task.params,
-        prompt=task.prompt,
-        created_at=task.created_at,
-        error_code=row.error_code,
-        error_message=row.error_message,
-    )
+        return row
+    status, params, params_raw, urls = details(raw)
+    if status is not row.status:
+        urls = ()
+    return replace(row, params=params, params_raw=params_raw, result_urls=urls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +65,7 @@ class Feed:
     ``full`` means the mark is too old to answer from (removals before it were forgotten): read everything."""
 
     mark: int
-    rows: list[TaskRow] = field(default_factory=list)
+    rows: list[Task] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     full: bool = False
 
@@ -121,11 +79,3 @@ def status_of(value: object) -> Status:
         return Status(str(value))
     except ValueError:
         return Status.UNKNOWN
-
-
-def timestamp(value: datetime | None) -> float | None:
-    return None if value is None else value.timestamp()
-
-
-def to_datetime(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=UTC)

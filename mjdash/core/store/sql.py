@@ -13,7 +13,6 @@ from typing import Any
 
 from mjdash.core.api.outcomes import Fetch
 from mjdash.core.model import Status
-from mjdash.core.store.rows import timestamp
 
 
 def filters(
@@ -52,12 +51,12 @@ def write_fetch(db: sqlite3.Connection, fetch: Fetch, now: float, rev: int, old:
                 task.status.value,
                 task.task_type,
                 task.prompt,
-                task.param("aspectRatio"),
-                task.param("speed"),
-                task.param("version"),
-                timestamp(task.created_at),
-                timestamp(task.completed_at),
-                len(task.result_urls),
+                task.aspect,
+                task.speed,
+                task.version,
+                task.created_at,
+                task.completed_at,
+                task.n_results,
                 task.error_code,
                 task.error_message,
                 fetch.api_code,

@@ -27,9 +27,9 @@ from mjdash.core.engine.engine import Engine
 from mjdash.core.engine.events import Mode
 from mjdash.core.intake.follow import FileFollower, FollowError
 from mjdash.core.media.images import ImageFetcher
+from mjdash.core.model import Task
 from mjdash.core.store.database import StoreError
 from mjdash.core.store.gateway import StoreGateway
-from mjdash.core.store.rows import TaskRow
 from mjdash.core.text import safe, short_id
 from mjdash.ui import actions
 from mjdash.ui.cells import COLUMN_KEYS
@@ -181,7 +181,7 @@ class MainScreen(Screen[None]):
 
     # Workers given big arguments get a description: Textual's default is repr() of each (0.7 s for 100k rows).
     @work(exclusive=True, group="expiring", exit_on_error=False, description="count expiring results")
-    async def _count_expiring(self, rows: list[TaskRow], now: float) -> None:
+    async def _count_expiring(self, rows: list[Task], now: float) -> None:
         """Results about to expire: a pass over every row (~80 ms at 100,000), on the store's thread."""
         self.state.expiring = await self.db(self.state.count_expiring, rows, now)
         self.header.render_state(self.state.header(), self.clock.now())
@@ -212,7 +212,7 @@ class MainScreen(Screen[None]):
             self.load_detail(event.task_id, delay=DETAIL_DELAY)
         else:  # nothing shown (an empty watchlist, a filter matching nothing)
             self.workers.cancel_group(self, "detail")
-            self.detail.show(None, None, self.clock.now(), self.settings.expiry_days)
+            self.detail.show(None, self.clock.now(), self.settings.expiry_days)
 
     @work(exclusive=True, group="detail", exit_on_error=False)
     async def load_detail(self, task_id: str, keep_thumbs: bool = False, delay: float = 0.0) -> None:
@@ -221,8 +221,7 @@ class MainScreen(Screen[None]):
         if delay:
             await asyncio.sleep(delay)
         task = await self.db(self.store.task, task_id)
-        row = self.state.view.rows_by_id.get(task_id)
-        fresh = self.detail.show(task, row, self.clock.now(), self.settings.expiry_days, reload=not keep_thumbs)
+        fresh = self.detail.show(task, self.clock.now(), self.settings.expiry_days, reload=not keep_thumbs)
         if task is None or (not fresh and self._thumbs_done == task_id):
             return
         self._thumbs_done = None  # a newer load may cancel this one half-way: it then loads them again

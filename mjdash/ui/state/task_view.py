@@ -11,8 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from mjdash.core.model import Status
-from mjdash.core.store.database import TaskRow
+from mjdash.core.model import Status, Task
 
 STATE_GROUPS: dict[str, frozenset[Status] | None] = {
     "all": None,
@@ -39,7 +38,7 @@ class TaskView:
     """Every watched task (``rows_by_id``) and the IDs shown, in display order (``order``)."""
 
     def __init__(self) -> None:
-        self.rows_by_id: dict[str, TaskRow] = {}
+        self.rows_by_id: dict[str, Task] = {}
         self.counts: Counter[Status] = Counter()  # watched tasks per state, kept as rows come and go
         self.generation = 0  # moves on when a task comes or goes, or its state, completion or saved time changes
         self.order: list[str] = []
@@ -54,7 +53,7 @@ class TaskView:
     def __len__(self) -> int:
         return len(self.order)
 
-    def shows(self, row: TaskRow) -> bool:
+    def shows(self, row: Task) -> bool:
         group = STATE_GROUPS[self.state_group]
         return (
             (group is None or row.status in group)
@@ -68,7 +67,7 @@ class TaskView:
             self._index = {task_id: i for i, task_id in enumerate(self.order)}
         return self._index.get(task_id)
 
-    def load(self, rows: Iterable[TaskRow]) -> None:
+    def load(self, rows: Iterable[Task]) -> None:
         """Every watched task anew (then ``rebuild`` to show them)."""
         self.rows_by_id = {row.task_id: row for row in rows}
         self.counts = Counter(row.status for row in self.rows_by_id.values())
@@ -88,7 +87,7 @@ class TaskView:
         self._index = None
         self.reorders += 1
 
-    def _sorted(self, rows: list[TaskRow]) -> list[TaskRow]:
+    def _sorted(self, rows: list[Task]) -> list[Task]:
         column = self.sort_column
         if column is None:
             return rows
@@ -97,7 +96,7 @@ class TaskView:
         known.sort(key=lambda pair: pair[0], reverse=self.sort_reverse)  # type: ignore[arg-type,return-value]
         return [r for _, r in known] + [r for key, r in keyed if key[0] == 1]  # unknown values last either way
 
-    def apply(self, rows: Iterable[TaskRow]) -> Changes:
+    def apply(self, rows: Iterable[Task]) -> Changes:
         """Take new data for tasks: shown rows change in place, new ones are appended, filtered-out ones go."""
         changes = Changes()
         for row in rows:
@@ -145,7 +144,7 @@ class TaskView:
             self.reorders += 1
 
 
-def sort_key(row: TaskRow, column: str) -> tuple[int, object]:
+def sort_key(row: Task, column: str) -> tuple[int, object]:
     """A comparable key for a column; unknown values sort last."""
     value: object
     if column == "state":
@@ -168,7 +167,7 @@ def sort_key(row: TaskRow, column: str) -> tuple[int, object]:
     return (1, 0) if value in (None, "") else (0, value)
 
 
-def matches(row: TaskRow, needle: str) -> bool:
+def matches(row: Task, needle: str) -> bool:
     """The text filter: over ID, prompt and error, case-insensitive."""
     needle = needle.lower()
     return any(needle in (v or "").lower() for v in (row.task_id, row.prompt, row.error_message, row.last_error))

@@ -17,8 +17,8 @@ from rich.text import Text
 
 from mjdash.core.engine.events import EngineState, Event, RoundFinished, StateChanged, TaskChanged
 from mjdash.core.expiry import is_expiring
-from mjdash.core.model import Status
-from mjdash.core.store.rows import Feed, TaskRow
+from mjdash.core.model import Status, Task
+from mjdash.core.store.rows import Feed
 from mjdash.ui.state.announce import banner_text, filter_note
 from mjdash.ui.state.task_view import Changes, TaskView
 
@@ -76,7 +76,7 @@ class WatchlistState:
         """The engine's callback: events pile up and are taken in one batch by :meth:`take`."""
         self._events.append(event)
 
-    def load(self, mark: int, rows: Iterable[TaskRow]) -> None:
+    def load(self, mark: int, rows: Iterable[Task]) -> None:
         """Everything anew (start-up, or after a gap in the feed)."""
         self.mark = mark
         self.view.load(rows)
@@ -115,7 +115,7 @@ class WatchlistState:
             changes.removed |= applied.removed
         return News(changes, finished, frozenset(r.task_id for r in feed.rows))
 
-    def added(self, rows: Iterable[TaskRow]) -> Changes:
+    def added(self, rows: Iterable[Task]) -> Changes:
         """Rows this dashboard just added (shown at once; the feed brings them again, harmlessly)."""
         return self.view.apply(rows)
 
@@ -175,7 +175,7 @@ class WatchlistState:
             stuck=self.stuck,
         )
 
-    def expiring_due(self, now: float) -> list[TaskRow] | None:
+    def expiring_due(self, now: float) -> list[Task] | None:
         """The rows to recount results about to expire over, when due: every EXPIRING_EVERY seconds (time alone
         changes the count), or EXPIRING_SOON after a task came, went, finished or was saved. None when not due."""
         changed = self.view.generation != self._expiring_generation
@@ -184,6 +184,6 @@ class WatchlistState:
         self._expiring_at, self._expiring_generation = now, self.view.generation
         return list(self.view.rows_by_id.values())
 
-    def count_expiring(self, rows: list[TaskRow], now: float) -> int:
+    def count_expiring(self, rows: list[Task], now: float) -> int:
         """Results about to expire unsaved among ``rows`` (a pass over all of them: run it off the event loop)."""
         return sum(1 for r in rows if is_expiring(r, now, self.expiry_days))

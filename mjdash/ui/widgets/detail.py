@@ -6,7 +6,6 @@ It renders what it is given; the app loads the task and the thumbnails in worker
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Group
@@ -21,7 +20,6 @@ from mjdash.core.api.client import explain_code
 from mjdash.core.expiry import EXPIRING_WITHIN, expires_at
 from mjdash.core.media.images import ImageResult
 from mjdash.core.model import Task
-from mjdash.core.store.database import TaskRow
 from mjdash.core.text import capped, safe
 from mjdash.core.timefmt import ago, duration, local
 from mjdash.ui.cells import state_cell
@@ -52,37 +50,33 @@ def _long(text: str) -> str:
     return safe(capped(text, COPY_HINT), newlines=True)
 
 
-def describe(
-    task: Task, row: TaskRow | None, now: float, expiry_days: float, palette: Palette = NO_COLOUR
-) -> tuple[Group, Group]:
+def describe(task: Task, now: float, expiry_days: float, palette: Palette = NO_COLOUR) -> tuple[Group, Group]:
     """Everything about one task, as Rich renderables built from Text (no markup): (facts, parameters+results)."""
-    now_dt = datetime.fromtimestamp(now, tz=UTC)
     head = Text.assemble(state_cell(task.status, palette=palette), "  ", Text(safe(task.task_id), style="bold"))
     facts = Table.grid(padding=(0, 1))
     facts.add_column(style=palette["accent"], no_wrap=True)
     facts.add_column(overflow="fold")
     facts.add_row("type", Text(safe(task.task_type or "—")))
-    if row is not None and row.batch:
-        facts.add_row("batch", Text(safe(row.batch)))
+    if task.batch:
+        facts.add_row("batch", Text(safe(task.batch)))
     if task.created_at:
-        facts.add_row("created", Text(f"{local(task.created_at)}  ({ago(task.created_at, now_dt)})"))
+        facts.add_row("created", Text(f"{local(task.created_at)}  ({ago(task.created_at, now)})"))
     if task.completed_at:
-        facts.add_row("completed", Text(f"{local(task.completed_at)}  ({ago(task.completed_at, now_dt)})"))
+        facts.add_row("completed", Text(f"{local(task.completed_at)}  ({ago(task.completed_at, now)})"))
     if task.duration_s is not None:
         facts.add_row("took", Text(duration(task.duration_s)))
-    elif task.created_at and not task.status.is_final:
-        facts.add_row("elapsed", Text(duration((now_dt - task.created_at).total_seconds()), style=palette["running"]))
-    if row is not None and row.last_polled:
-        checked = datetime.fromtimestamp(row.last_polled, tz=UTC)
-        facts.add_row("checked", Text(ago(checked, now_dt)))
+    elif task.created_at and not task.is_final:
+        facts.add_row("elapsed", Text(duration(now - task.created_at), style=palette["running"]))
+    if task.last_polled:
+        facts.add_row("checked", Text(ago(task.last_polled, now)))
     if task.status.is_failure or task.error_code is not None or task.error_message:
-        api_code = row.api_code if row is not None else None
-        if api_code is not None:
-            facts.add_row("API code", Text(f"{api_code} — {explain_code(api_code) or 'a code the spec does not list'}"))
+        if task.api_code is not None:
+            code = task.api_code
+            facts.add_row("API code", Text(f"{code} — {explain_code(code) or 'a code the spec does not list'}"))
         facts.add_row("errorCode", Text(str(task.error_code) if task.error_code is not None else "—"))
         facts.add_row("errorMessage", Text(_long(task.error_message or "—"), style=palette["failure"]))
-    if row is not None and row.last_error and not task.status.is_final:
-        facts.add_row("last error", Text(_long(row.last_error), style=palette["missing"]))
+    if task.last_error and not task.is_final:
+        facts.add_row("last error", Text(_long(task.last_error), style=palette["missing"]))
     params = Table.grid(padding=(0, 1))
     params.add_column(style=palette["param"], no_wrap=True)
     params.add_column(overflow="fold")
@@ -94,13 +88,12 @@ def describe(
     parts: list[Any] = [Text("Parameters", style="bold underline"), params]
     if task.result_urls:
         parts += [Text(""), Text("Results", style="bold underline")]
-        expires = expires_at(row, expiry_days) if row is not None else None
-        saved = row is not None and row.saved_at is not None
+        expires = expires_at(task, expiry_days)
+        saved = task.saved_at is not None
         if expires is not None:
-            when = datetime.fromtimestamp(expires, tz=UTC)
             style = palette["alert"] if expires - now < EXPIRING_WITHIN and not saved else palette["muted"]
             note = "saved" if saved else "not saved"
-            parts.append(Text(f"expire {local(when)} ({ago(when, now_dt)}), {note}", style=style))
+            parts.append(Text(f"expire {local(expires)} ({ago(expires, now)}), {note}", style=style))
         for index, url in enumerate(task.result_urls):
             parts.append(Text(f"{index + 1}.\u00a0{safe(url)}", overflow="fold"))
     return Group(head, Text(""), facts), Group(*parts)
@@ -116,7 +109,7 @@ class DetailPane(VerticalScroll):
         self.image_cls = image_cls
         self.task_id: str | None = None
         self._urls: tuple[str, ...] = ()  # the result URLs whose thumbnails are in the grid
-        self._shown: tuple[Task, TaskRow | None, float, float] | None = None  # to draw again in a new theme
+        self._shown: tuple[Task, float, float] | None = None  # to draw again in a new theme
 
     def on_mount(self) -> None:
         redraw_on_theme_change(self, self._restyle)
@@ -125,9 +118,9 @@ class DetailPane(VerticalScroll):
         if self._shown is not None and self.is_attached:
             self._describe(*self._shown)
 
-    def _describe(self, task: Task, row: TaskRow | None, now: float, expiry_days: float) -> None:
-        self._shown = (task, row, now, expiry_days)
-        facts, body = describe(task, row, now, expiry_days, palette_of(self))
+    def _describe(self, task: Task, now: float, expiry_days: float) -> None:
+        self._shown = (task, now, expiry_days)
+        facts, body = describe(task, now, expiry_days, palette_of(self))
         self.query_one("#detail-head", Static).update(facts)
         self.query_one("#detail-text", Static).update(body)
 
@@ -138,9 +131,7 @@ class DetailPane(VerticalScroll):
                 yield Container(Static("", classes="thumb-text"), classes="thumb", id=f"thumb-{index}")
         yield Static("", id="detail-text")
 
-    def show(
-        self, task: Task | None, row: TaskRow | None, now: float, expiry_days: float, *, reload: bool = False
-    ) -> bool:
+    def show(self, task: Task | None, now: float, expiry_days: float, *, reload: bool = False) -> bool:
         """Show a task; True when its thumbnails must be (re)loaded: ``reload``, another task, or its result URLs
         changed (a task that finishes while shown gets its images)."""
         if task is None:
@@ -152,7 +143,7 @@ class DetailPane(VerticalScroll):
         urls = tuple(task.result_urls[:4])
         changed = reload or task.task_id != self.task_id or urls != self._urls
         self.task_id, self._urls = task.task_id, urls
-        self._describe(task, row, now, expiry_days)
+        self._describe(task, now, expiry_days)
         if changed:
             self._placeholders(urls)
         return changed

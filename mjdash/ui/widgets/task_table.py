@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from mjdash.core.store.database import TaskRow
+from mjdash.core.model import Task
 from mjdash.ui.cells import COLUMNS, row_cells
 from mjdash.ui.palette import COMPONENT_CLASSES, Palette, palette_of
 from mjdash.ui.state.task_view import TaskView
@@ -87,7 +87,7 @@ class TaskTable(ScrollView, can_focus=True):
 
     # -- what is shown ----------------------------------------------------------------------------------------
     @property
-    def rows_by_id(self) -> dict[str, TaskRow]:
+    def rows_by_id(self) -> dict[str, Task]:
         return self.view.rows_by_id
 
     @property
