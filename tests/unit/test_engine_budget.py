@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from mjdash.core.api.outcomes import Fetch, Outcome
-from mjdash.core.engine.due_queue import DueQueue
+from mjdash.core.engine.due_queue import MIGRATE_PER_PUT, DueQueue
 from mjdash.core.engine.engine import Engine
 from mjdash.core.engine.events import Mode, RoundFinished, StateChanged, TaskErrored, TaskStuck
 from mjdash.core.engine.ratelimit import Aimd, RateLimiter
@@ -412,3 +412,29 @@ def test_many_tasks_eligible_at_once_are_promoted_a_bounded_number_at_a_time() -
     taken = [queue.pop(10.0) for _ in range(5_000)]
     assert taken == sorted(ranks, key=ranks.__getitem__)
     assert queue.pop(10.0) is None and queue.pop(100.0) == "later"
+
+
+def test_the_queue_sheds_stale_entries_a_slice_at_a_time_and_keeps_its_order() -> None:
+    """Re-ranking every task leaves stale entries behind; they are dropped a slice per call (no call rebuilds the
+    heaps: that stalled the loop 57-103 ms at 100k), memory stays bounded and the order stays exact."""
+    queue, rng = DueQueue(), random.Random(3)
+    ids = [f"t{i:05d}" for i in range(20_000)]
+    ranks = {task_id: rng.random() for task_id in ids}
+    for task_id in ids:
+        queue.put(task_id, eligible_at=0.0, rank=ranks[task_id])
+    for _ in range(20):  # about 20k promoted to the ready heap, so both heaps hold stale entries below
+        task_id = queue.pop(1.0)
+        assert task_id is not None
+        queue.put(task_id, eligible_at=0.0, rank=ranks[task_id])
+    shed = []
+    for _ in range(3):
+        for task_id in ids:
+            ranks[task_id] = rng.random()
+            before = queue.entries
+            queue.put(task_id, eligible_at=0.0, rank=ranks[task_id])
+            shed.append(before + 1 - queue.entries)
+    assert 0 < max(shed) <= 2 * MIGRATE_PER_PUT  # compactions happened, each put doing a few entries
+    assert queue.entries <= 4 * len(queue) + 200
+    taken = [queue.pop(1.0) for _ in ids]
+    assert taken == sorted(ids, key=ranks.__getitem__)
+    assert queue.pop(1.0) is None and len(queue) == 0
