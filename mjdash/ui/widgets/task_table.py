@@ -81,6 +81,7 @@ class TaskTable(ScrollView, can_focus=True):
         self.cursor_row = 0
         self._announced: str | None = None
         self._lines: LRUCache[str, tuple[Signature, Strip]] = LRUCache(1024)
+        self._cell_cache: LRUCache[tuple[object, ...], list[Segment]] = LRUCache(8192)
         self._header: tuple[Signature, Strip] | None = None
         self.virtual_size = Size(TOTAL_WIDTH, 1)
         self._palette: Palette | None = None  # the theme's colours by role, until the styles change
@@ -286,14 +287,25 @@ class TaskTable(ScrollView, can_focus=True):
         cached = self._lines.get(task_id)
         if cached is not None and cached[0] == signature:
             return cached[1]
-        line = Text(no_wrap=True, end="")
+        segments: list[Segment] = []
         for n, (key, width) in enumerate(WIDTHS):
-            line.append("●" if marked and n == 0 else " " * PAD, style="bold")
-            line.append_text(_fit(cells[key], width))
-            line.append(" " * PAD)
-        strip = Strip(line.render(self.app.console), TOTAL_WIDTH)
+            segments += self._cell_segments("●" if marked and n == 0 else " " * PAD, cells[key], width)
+        strip = Strip(segments, TOTAL_WIDTH)
         self._lines[task_id] = (signature, strip)
         return strip
+
+    def _cell_segments(self, lead: str, cell: Text, width: int) -> list[Segment]:
+        """One cell laid out, from a cache: a running task's row changes every second in one cell (its elapsed
+        time), so the others are not laid out again (a visible row costs a third as much at 100k tasks)."""
+        key = (lead, cell.plain, cell.style, cell.justify, width)
+        found = self._cell_cache.get(key)
+        if found is None:
+            text = Text(no_wrap=True, end="")
+            text.append(lead, style="bold")
+            text.append_text(_fit(cell, width))
+            text.append(" " * PAD)
+            found = self._cell_cache[key] = list(text.render(self.app.console))
+        return found
 
     def _header_strip(self) -> Strip:
         signature: Signature = (self.view.sort_column, self.view.sort_reverse)
