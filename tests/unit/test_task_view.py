@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from mjdash.core.model import Status, Task
 from mjdash.ui.state.task_view import TaskView
+from mjdash.ui.state.watchlist import WatchlistState
 
 
 def row(task_id: str, status: Status = Status.GENERATING, prompt: str | None = None, **kw: Any) -> Task:
@@ -65,3 +67,19 @@ def test_text_and_batch_filters() -> None:
     view.batch_filter = "x"
     view.rebuild()
     assert view.order == ["a"]
+
+
+def test_the_header_counts_results_about_to_expire_as_rows_come_change_and_go() -> None:
+    day, now = 86_400.0, 1_800_000_000.0
+    state = WatchlistState(expiry_days=14.0)
+    old = row("a", Status.SUCCESS, completed_at=now - 13 * day)  # expires in a day
+    state.load(1, [old, row("b"), row("c", Status.SUCCESS, completed_at=now - 5 * day)])
+    assert state.header(now).expiring == 1
+    assert state.header(now + 2 * day).expiring == 0  # a expired; c (in 9 days) not within 48 h yet
+    assert state.header(now + 8 * day).expiring == 1  # time alone brings c in
+    state.added([dataclasses.replace(old, saved_at=now)])
+    assert state.header(now).expiring == 0  # saved
+    state.added([row("b", Status.SUCCESS, completed_at=now - 12.5 * day)])
+    assert state.header(now).expiring == 1
+    state.removed(["b"])
+    assert state.header(now).expiring == 0

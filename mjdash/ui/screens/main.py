@@ -27,7 +27,6 @@ from mjdash.core.engine.engine import Engine
 from mjdash.core.engine.events import Mode
 from mjdash.core.intake.follow import FileFollower, FollowError
 from mjdash.core.media.images import ImageFetcher
-from mjdash.core.model import Task
 from mjdash.core.store.database import StoreError
 from mjdash.core.store.gateway import StoreGateway
 from mjdash.core.text import safe, short_id
@@ -174,17 +173,7 @@ class MainScreen(Screen[None]):
 
     def _show_header(self) -> None:
         now = self.clock.now()
-        rows = self.state.expiring_due(now)
-        if rows is not None:
-            self._count_expiring(rows, now)
-        self.header.render_state(self.state.header(), now)
-
-    # Workers given big arguments get a description: Textual's default is repr() of each (0.7 s for 100k rows).
-    @work(exclusive=True, group="expiring", exit_on_error=False, description="count expiring results")
-    async def _count_expiring(self, rows: list[Task], now: float) -> None:
-        """Results about to expire: a pass over every row (~80 ms at 100,000), on the store's thread."""
-        self.state.expiring = await self.db(self.state.count_expiring, rows, now)
-        self.header.render_state(self.state.header(), self.clock.now())
+        self.header.render_state(self.state.header(now), now)
 
     # -- failures ---------------------------------------------------------------------------------------------
     @on(Worker.StateChanged)
@@ -254,6 +243,7 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(AddDialog(), added)
 
+    # Workers given big arguments get a description: Textual's default is repr() of each (0.7 s for 100k rows).
     @work(group="store", exit_on_error=False, description="add tasks")
     async def add_tasks_from(self, text: str) -> None:
         """Add the task IDs found in ``text`` (as `mjdash add -` does) and ask about them at once."""

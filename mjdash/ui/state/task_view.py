@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from mjdash.core.expiry import ExpiryIndex
 from mjdash.core.model import Status, Task
 
 STATE_GROUPS: dict[str, frozenset[Status] | None] = {
@@ -37,10 +38,10 @@ class Changes:
 class TaskView:
     """Every watched task (``rows_by_id``) and the IDs shown, in display order (``order``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, expiry_days: float = 14.0) -> None:
         self.rows_by_id: dict[str, Task] = {}
         self.counts: Counter[Status] = Counter()  # watched tasks per state, kept as rows come and go
-        self.generation = 0  # moves on when a task comes or goes, or its state, completion or saved time changes
+        self.expiry = ExpiryIndex(expiry_days)  # unsaved results' expiry times, kept as rows come and go
         self.order: list[str] = []
         self.text_filter = ""
         self.state_group = "all"
@@ -71,7 +72,7 @@ class TaskView:
         """Every watched task anew (then ``rebuild`` to show them)."""
         self.rows_by_id = {row.task_id: row for row in rows}
         self.counts = Counter(row.status for row in self.rows_by_id.values())
-        self.generation += 1
+        self.expiry.load(self.rows_by_id.values())
 
     def rebuild(self) -> None:
         """Recompute what is shown from the filters, in the chosen sort order (or the order tasks were added)."""
@@ -105,12 +106,7 @@ class TaskView:
             if old is not None:
                 self.counts[old.status] -= 1
             self.counts[row.status] += 1
-            if old is None or (old.status, old.completed_at, old.saved_at) != (
-                row.status,
-                row.completed_at,
-                row.saved_at,
-            ):
-                self.generation += 1
+            self.expiry.replace(old, row)
             shown = self.index(row.task_id) is not None
             if not self.shows(row):
                 if shown:
@@ -132,7 +128,7 @@ class TaskView:
             old = self.rows_by_id.pop(task_id, None)
             if old is not None:
                 self.counts[old.status] -= 1
-                self.generation += 1
+                self.expiry.replace(old, None)
         shown = {task_id for task_id in gone if self.index(task_id) is not None}
         self._drop(shown)
         return shown

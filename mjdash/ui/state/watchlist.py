@@ -16,14 +16,10 @@ from dataclasses import dataclass, field
 from rich.text import Text
 
 from mjdash.core.engine.events import EngineState, Event, RoundFinished, StateChanged, TaskChanged
-from mjdash.core.expiry import is_expiring
 from mjdash.core.model import Status, Task
 from mjdash.core.store.rows import Feed
 from mjdash.ui.state.announce import banner_text, filter_note
 from mjdash.ui.state.task_view import Changes, TaskView
-
-EXPIRING_EVERY = 30.0  # seconds between recounts of results about to expire (time alone changes it)
-EXPIRING_SOON = 5.0  # …or this soon after tasks came, went, finished or were saved (not every tick: 100k rows)
 
 
 @dataclass
@@ -56,20 +52,16 @@ class News:
 
 class WatchlistState:
     def __init__(self, *, renderer: str = "none", demo: bool = False, expiry_days: float = 14.0) -> None:
-        self.view = TaskView()
+        self.view = TaskView(expiry_days)
         self.mark = 0  # the store's change feed, read up to here
-        self.expiry_days = expiry_days
         self.engine: EngineState | None = None
         self.eta: float | None = None
         self.rate = ""
         self.rate_limited = False
         self.stuck = 0
-        self.expiring = 0
         self.troubles: dict[str, str] = {}  # lasting problems for the banner, by source: store, engine, follow
         self.renderer, self.demo = renderer, demo
         self._events: list[Event] = []
-        self._expiring_at = float("-inf")
-        self._expiring_generation = -1
 
     # -- input ------------------------------------------------------------------------------------------------
     def engine_event(self, event: Event) -> None:
@@ -158,7 +150,7 @@ class WatchlistState:
     def banner(self) -> Text | None:
         return banner_text(self.engine, self.troubles.values())
 
-    def header(self) -> HeaderState:
+    def header(self, now: float) -> HeaderState:
         view = self.view
         return HeaderState(
             counts=Counter(view.counts),
@@ -166,7 +158,7 @@ class WatchlistState:
             done=sum(n for status, n in view.counts.items() if status.is_final),
             eta=self.eta,
             engine=self.engine,
-            expiring=self.expiring,
+            expiring=view.expiry.count(now),
             renderer=self.renderer,
             demo=self.demo,
             filter_note=filter_note(view),
@@ -174,16 +166,3 @@ class WatchlistState:
             rate_limited=self.rate_limited,
             stuck=self.stuck,
         )
-
-    def expiring_due(self, now: float) -> list[Task] | None:
-        """The rows to recount results about to expire over, when due: every EXPIRING_EVERY seconds (time alone
-        changes the count), or EXPIRING_SOON after a task came, went, finished or was saved. None when not due."""
-        changed = self.view.generation != self._expiring_generation
-        if now - self._expiring_at < (EXPIRING_SOON if changed else EXPIRING_EVERY):
-            return None
-        self._expiring_at, self._expiring_generation = now, self.view.generation
-        return list(self.view.rows_by_id.values())
-
-    def count_expiring(self, rows: list[Task], now: float) -> int:
-        """Results about to expire unsaved among ``rows`` (a pass over all of them: run it off the event loop)."""
-        return sum(1 for r in rows if is_expiring(r, now, self.expiry_days))
