@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import os
 import stat
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -168,6 +167,8 @@ def read_config_file(path: Path, *, named_by: str | None = None) -> tuple[dict[s
         raise ConfigError(f"config file {path} is a directory — point --config at a TOML file") from None
     except PermissionError:
         raise ConfigError(f"cannot read config file {path}: permission denied") from None
+    import tomllib  # here: 5 ms of start-up that `status` without a config file need not pay
+
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
