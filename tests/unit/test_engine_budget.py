@@ -438,3 +438,23 @@ def test_the_queue_sheds_stale_entries_a_slice_at_a_time_and_keeps_its_order() -
     taken = [queue.pop(1.0) for _ in ids]
     assert taken == sorted(ids, key=ranks.__getitem__)
     assert queue.pop(1.0) is None and len(queue) == 0
+
+
+def test_the_stuck_threshold_waits_for_the_tail_the_running_tasks_hide() -> None:
+    """Twenty quick finishes and forty tasks still running at 40-60 s: the finished ones' p99 (22 s) would call
+    the whole slow tail stuck. Until the censored curve shows a 99th percentile, the threshold is 3 × expected."""
+    policy = AdaptivePolicy(stuck_factor=3.0)
+    for seconds in [20.0 + n / 10 for n in range(20)]:
+        policy.durations.learn("mj_txt2img", "fast", seconds)
+    policy.durations.running("mj_txt2img", "fast", [40.0 + n / 2 for n in range(40)])
+    task = Tracked(
+        Task("t", added_at=0.0, status=Status.GENERATING, created_at=0.0, task_type="mj_txt2img", speed="fast")
+    )
+    assert policy.durations.p99("mj_txt2img", "fast") is None
+    expected = policy.expected(task)
+    assert expected >= 40.0  # the median lies among the running ones: at least the 5th oldest said so
+    assert policy.stuck_after(task) == 3 * expected and not policy.is_stuck(task, 70.0)
+    for seconds in [40.0 + n / 2 for n in range(40)]:  # then all of them finished at 40-60 s
+        policy.durations.learn("mj_txt2img", "fast", seconds)
+    policy.durations.running("mj_txt2img", "fast", [])
+    assert policy.durations.p99("mj_txt2img", "fast") == pytest.approx(59.5)  # now the curve shows it

@@ -116,6 +116,8 @@ class Durations:
     samples: dict[Klass, list[float]] = field(default_factory=lambda: defaultdict(list))
     # What the tasks still running say (a Kaplan–Meier median, see ``running``): the estimate is at least this.
     at_least: dict[Klass, float] = field(default_factory=dict)
+    # …and their Kaplan–Meier 99th percentile (None: the tasks still running hide it): the stuck threshold.
+    tail: dict[Klass, float | None] = field(default_factory=dict)
     _cache: dict[tuple[str, str | None, str | None], float] = field(default_factory=dict)
 
     def learn(self, task_type: str | None, speed: str | None, seconds: float) -> None:
@@ -135,9 +137,10 @@ class Durations:
         ones, and a batch far slower than its prior finishes nothing for a while: the Kaplan–Meier median of the
         finished durations with the running ages as censored observations corrects both, before the batch ends."""
         key = (task_type, norm_speed(speed))
-        bound = km_median(self.samples.get(key, [])[-RECENT:], ages)
-        if abs(bound - self.at_least.get(key, 0.0)) > 1e-9:
-            self.at_least[key] = bound
+        finished = self.samples.get(key, [])[-RECENT:]
+        bound, tail = km_quantile(finished, ages, 0.5) or 0.0, km_quantile(finished, ages, 0.99, lower_from=None)
+        if bound != self.at_least.get(key, 0.0) or tail != self.tail.get(key, 0.0):
+            self.at_least[key], self.tail[key] = bound, tail
             self._cache.clear()
 
     def expected(self, task_type: str | None, speed: str | None) -> float:
@@ -148,7 +151,8 @@ class Durations:
         return self._cached("k", task_type, norm_speed(speed))
 
     def p99(self, task_type: str | None, speed: str | None) -> float | None:
-        """The 99th percentile of what was seen, once there are enough samples."""
+        """The 99th percentile of durations, once there are enough samples and the tasks still running show it: the
+        first to finish are the fast ones, and their p99 alone would call a batch's slow tail stuck. None: unknown."""
         value = self._cached("p99", task_type, norm_speed(speed))
         return value if value > 0 else None
 
@@ -169,6 +173,9 @@ class Durations:
         if what == "p99":
             if len(exact) < STUCK_SAMPLES:
                 return 0.0
+            key = (task_type, speed)
+            if key in self.tail:  # the running tasks were looked at: the censored curve decides
+                return self.tail[key] or 0.0
             return statistics.quantiles(exact, n=100, method="inclusive")[98]
         floor = self.at_least.get((task_type, speed), 0.0)
         if len(exact) >= MIN_SAMPLES:
@@ -199,21 +206,28 @@ class Durations:
         return base
 
 
-def km_median(finished: list[float], running: list[float], lower_from: int = 5) -> float:
-    """The Kaplan–Meier median duration: ``finished`` are durations, ``running`` ages of tasks not done yet
-    (right-censored). When the survival curve never falls to one half, the median lies beyond the last finish
+def km_quantile(finished: list[float], running: list[float], q: float, lower_from: int | None = 5) -> float | None:
+    """The Kaplan–Meier ``q`` quantile of durations: ``finished`` are durations, ``running`` ages of tasks not done
+    yet (right-censored). When the survival curve never falls to 1 − q, the quantile lies beyond the last finish
     seen and beyond the ``lower_from``-th largest observation (that many outlived it): the larger of the two is a
-    safe lower bound. 0: too few observations."""
+    safe lower bound (0: too few observations; None when ``lower_from`` is None: unknown)."""
     observed = sorted([(t, 0) for t in finished] + [(t, 1) for t in running])  # at a tie, finishes count first
     at_risk, surviving, last_finish = len(observed), 1.0, 0.0
     for t, censored in observed:
         if not censored:
             surviving *= 1.0 - 1.0 / at_risk
             last_finish = t
-            if surviving <= 0.5:
+            if surviving <= 1.0 - q + 1e-12:
                 return t
         at_risk -= 1
+    if lower_from is None:
+        return None
     return max(last_finish, observed[-lower_from][0]) if len(observed) >= lower_from else 0.0
+
+
+def km_median(finished: list[float], running: list[float], lower_from: int = 5) -> float:
+    """The Kaplan–Meier median (see :func:`km_quantile`)."""
+    return km_quantile(finished, running, 0.5, lower_from) or 0.0
 
 
 def finished_by(x: float, k: float = 3.0) -> float:
