@@ -16,6 +16,7 @@ EXAMPLES = """\
 examples:
   mjdash status 4edb3c5f0aa5cc...          one task's state, prompt, times and results
   mjdash status --json ID1 ID2 | jq .      the same as JSON
+  mjdash credits                           the account's credit balance
   my-batch-script | mjdash add --batch b1 -   watch every task ID the script prints
   mjdash ls --status failed                show the failures
   mjdash export --format csv --out all.csv everything known, prompts included
@@ -62,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="one JSON array on stdout")
     status.add_argument("task_ids", nargs="+", metavar="TASK_ID")
     _common(status, top=False)
+
+    credits = sub.add_parser("credits", help="the account's credit balance")
+    credits.add_argument("--json", action="store_true", help='{"credits": N, "checked_at": ISO} on stdout')
+    _common(credits, top=False)
 
     add = sub.add_parser("add", help="add task IDs to the watchlist (or - for free text on stdin)")
     add.add_argument("task_ids", nargs="*", metavar="ID", help="task IDs, or - to pull IDs out of stdin")
@@ -142,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             follow = Path(args.follow).expanduser() if args.follow else None
             return run_dashboard(settings, images=args.images, demo=args.demo, follow=follow, bell=args.bell)
+        if args.command == "credits":
+            from mjdash.commands import credits
+
+            return credits.run(settings, args.json)
         if args.command == "status":
             from mjdash.commands import status
 

@@ -2,6 +2,8 @@
 
 Endpoints:
   GET /api/v1/mj/record-info?taskId=ID   the kie.ai record-info API (bearer key checked)
+  GET /api/v1/chat/credit                the account's credit balance (bearer key checked): it goes down by
+                                         TASK_COST of a task's speed as each task is created
   GET /files/<taskId>_<n>.jpeg           result images (real JPEGs, deterministic per seed)
   GET /files/<taskId>_0.mp4              the video task's result
   GET /odd/<kind>                        misbehaving image hosts (truncated, not an image, huge, bomb, redirect…)
@@ -32,6 +34,8 @@ from mjdash.sim.lifecycle import SimTask, demo_batch, make_task
 from mjdash.sim.odd import odd_answer
 
 DEFAULT_KEY = "sim-key"
+STARTING_CREDITS = 5_000.0
+TASK_COST = {"turbo": 16.0, "fast": 8.0, "relaxed": 4.0}  # the simulator's own prices, a credit or so apart
 _FILE_RE = re.compile(r"^/files/([A-Za-z0-9_-]{1,128})_(\d{1,2})\.(jpeg|mp4)$")
 
 
@@ -115,6 +119,7 @@ class Simulator:
         self._start_real = clock()
         self._lock = threading.Lock()
         self.tasks: dict[str, SimTask] = {}
+        self.credits = STARTING_CREDITS
         self.expired: set[str] = set()
         self.faults: deque[Fault] = deque()
         self.stats = Stats()
@@ -177,16 +182,22 @@ class Simulator:
         with self._lock:
             kwargs.setdefault("failure_rate", self.failure_rate)
             task = make_task(self.rng, self.now(), **kwargs)
-            self.tasks[task.task_id] = task
+            self._charge(task)
             return task
 
     def add_tasks(self, tasks: Iterable[SimTask]) -> list[str]:
         with self._lock:
             ids = []
             for task in tasks:
-                self.tasks[task.task_id] = task
+                self._charge(task)
                 ids.append(task.task_id)
             return ids
+
+    def _charge(self, task: SimTask) -> None:
+        """Watch a new task and take its price from the balance (called with the lock held)."""
+        if task.task_id not in self.tasks:
+            self.credits = max(0.0, self.credits - TASK_COST.get(str(task.params.get("speed")), 8.0))
+        self.tasks[task.task_id] = task
 
     def demo_batch(self, count: int) -> list[str]:
         """Add a demo batch in every state and return its IDs."""
@@ -223,6 +234,34 @@ class Simulator:
 
     # -- request handling (called on server threads) ------------------------------------------------------
     def answer_record_info(self, query: str, authorization: str | None) -> tuple[int, dict[str, str], bytes]:
+        refused = self._gate(authorization)
+        if refused is not None:
+            return refused
+        task_ids = parse_qs(query).get("taskId") or [""]
+        task_id = task_ids[0]
+        if not task_id:
+            return _json(200, {"code": 400, "msg": "taskId is required", "data": None})
+        with self._lock:
+            task = self.tasks.get(task_id)
+            if task is not None:
+                task.polls += 1
+                self.stats.by_task[task_id] = self.stats.by_task.get(task_id, 0) + 1
+            record = task.record(self.now(), self.files_url) if task is not None else None
+        if record is None:
+            return _json(200, {"code": 422, "msg": "recordInfo is null", "data": None})
+        return _json(200, {"code": 200, "msg": "success", "data": record})
+
+    def answer_credit(self, authorization: str | None) -> tuple[int, dict[str, str], bytes]:
+        refused = self._gate(authorization)
+        if refused is not None:
+            return refused
+        with self._lock:
+            balance = self.credits
+        return _json(200, {"code": 200, "msg": "success", "data": int(balance) if balance.is_integer() else balance})
+
+    def _gate(self, authorization: str | None) -> tuple[int, dict[str, str], bytes] | None:
+        """What every API request goes through: counting, latency, the rate limit, injected faults and the key.
+        An answer when the request is refused there, else None."""
         with self._lock:
             self.stats.requests += 1
             self.stats.arrivals.append(self.now())
@@ -246,19 +285,7 @@ class Simulator:
                 return answer
         if authorization != f"Bearer {self.api_key}":
             return _json(200, {"code": 401, "msg": "You do not have access permissions", "data": None})
-        task_ids = parse_qs(query).get("taskId") or [""]
-        task_id = task_ids[0]
-        if not task_id:
-            return _json(200, {"code": 400, "msg": "taskId is required", "data": None})
-        with self._lock:
-            task = self.tasks.get(task_id)
-            if task is not None:
-                task.polls += 1
-                self.stats.by_task[task_id] = self.stats.by_task.get(task_id, 0) + 1
-            record = task.record(self.now(), self.files_url) if task is not None else None
-        if record is None:
-            return _json(200, {"code": 422, "msg": "recordInfo is null", "data": None})
-        return _json(200, {"code": 200, "msg": "success", "data": record})
+        return None
 
     def answer_file(self, path: str, authorization: str | None) -> tuple[int, dict[str, str], bytes]:
         with self._lock:
@@ -337,6 +364,8 @@ def _handler_for(sim: Simulator) -> type[BaseHTTPRequestHandler]:
             auth = self.headers.get("Authorization")
             if parts.path == "/api/v1/mj/record-info":
                 status, headers, body = sim.answer_record_info(parts.query, auth)
+            elif parts.path == "/api/v1/chat/credit":
+                status, headers, body = sim.answer_credit(auth)
             elif parts.path.startswith("/files/"):
                 status, headers, body = sim.answer_file(parts.path, auth)
             elif parts.path.startswith("/odd/"):

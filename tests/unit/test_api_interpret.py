@@ -16,7 +16,7 @@ from mjdash.core.api.client import (
     interpret,
     parse_retry_after,
 )
-from mjdash.core.api.outcomes import Kind
+from mjdash.core.api.outcomes import Kind, interpret_balance
 from mjdash.core.model import Status
 
 
@@ -195,3 +195,43 @@ async def test_a_protocol_error_never_carries_the_request_headers_into_a_message
         fetch = await client.fetch_once("t")
     assert fetch.outcome is Outcome.NETWORK and "sk-very-secret" not in fetch.message
     assert "LocalProtocolError" in fetch.message
+
+
+@pytest.mark.parametrize(
+    ("response", "outcome", "credits"),
+    [
+        (_response(200, {"code": 200, "msg": "success", "data": 4992}), Outcome.OK, 4992.0),
+        (_response(200, {"code": 200, "msg": "success", "data": "12.5"}), Outcome.OK, 12.5),  # a numeric string
+        (_response(200, {"code": 200, "msg": "success", "data": True}), Outcome.BAD_SHAPE, None),
+        (_response(200, {"code": 200, "msg": "success", "data": None}), Outcome.BAD_SHAPE, None),
+        (_response(200, {"code": 200, "msg": "success", "data": "NaN"}), Outcome.BAD_SHAPE, None),
+        (_response(200, {"code": 402, "msg": "Insufficient credits", "data": None}), Outcome.NO_CREDITS, None),
+        (_response(401, {"code": 401, "msg": "no", "data": None}), Outcome.UNAUTHORIZED, None),
+        (_response(502, text="<html>Bad Gateway</html>"), Outcome.BAD_BODY, None),
+    ],
+)
+def test_the_credit_balance_is_read_like_a_record(response: httpx.Response, outcome: Outcome, credits: float) -> None:
+    balance = interpret_balance(response)
+    assert balance.answer.outcome is outcome and balance.credits == credits
+    assert balance.ok is (outcome is Outcome.OK)
+    assert balance.message  # one human line whatever happened
+
+
+async def test_the_balance_is_retried_and_honours_retry_after(fake_clock) -> None:  # type: ignore[no-untyped-def]
+    answers = [
+        httpx.Response(429, json={"code": 429, "msg": "slow down"}, headers={"Retry-After": "7"}),
+        httpx.Response(200, json={"code": 200, "msg": "success", "data": 10}),
+    ]
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return answers.pop(0)
+
+    client = KieClient(
+        "k", transport=httpx.MockTransport(handler), sleep=fake_clock.sleep, monotonic=fake_clock.monotonic
+    )
+    balance = await client.credits()
+    await client.aclose()
+    assert balance.ok and balance.credits == 10.0
+    assert seen == ["/api/v1/chat/credit"] * 2 and max(fake_clock.sleeps) >= 7

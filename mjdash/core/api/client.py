@@ -20,6 +20,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 import httpx
 from tenacity import (
@@ -34,11 +35,14 @@ from tenacity import (
 from mjdash import __version__
 from mjdash.core.api.credentials import DEFAULT_BASE_URL, Secret
 from mjdash.core.api.outcomes import (
+    CREDITS,
     EXPLANATIONS,
+    Balance,
     Fetch,
     Outcome,
     explain_code,
     interpret,
+    interpret_balance,
     one_line,
     parse_retry_after,
 )
@@ -46,6 +50,7 @@ from mjdash.core.api.outcomes import (
 __all__ = [
     "DEFAULT_BASE_URL",
     "EXPLANATIONS",
+    "Balance",
     "Fetch",
     "KieClient",
     "Outcome",
@@ -57,6 +62,8 @@ __all__ = [
 ]
 
 RECORD_INFO_PATH = "/api/v1/mj/record-info"
+CREDIT_PATH = "/api/v1/chat/credit"
+A = TypeVar("A")  # an answer: a Fetch, or a Balance
 
 
 class BearerForOrigin(httpx.Auth):
@@ -91,9 +98,10 @@ class RetryPolicy:
 class _Transient(Exception):
     """Internal: a transient outcome, raised so tenacity retries it."""
 
-    def __init__(self, fetch: Fetch) -> None:
+    def __init__(self, fetch: Fetch, result: object) -> None:
         super().__init__(fetch.outcome.value)
-        self.fetch = fetch
+        self.fetch = fetch  # the outcome (for Retry-After)
+        self.result = result  # what the request returned (a Fetch, or a Balance)
 
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -167,25 +175,50 @@ class KieClient:
 
     async def fetch_once(self, task_id: str) -> Fetch:
         """One request, no retry (but it waits out an active Retry-After first)."""
+        response = await self._get(task_id, RECORD_INFO_PATH, {"taskId": task_id})
+        return response if isinstance(response, Fetch) else self._blocking(interpret(task_id, response))
+
+    async def fetch(self, task_id: str, retry: RetryPolicy | None = None) -> Fetch:
+        """Ask about one task, retrying transient outcomes within the retry policy."""
+        return await self._retried(lambda: self.fetch_once(task_id), lambda fetch: fetch, retry)
+
+    async def credits_once(self) -> Balance:
+        """The account's credit balance: one request, no retry."""
+        response = await self._get(CREDITS, CREDIT_PATH, None)
+        if isinstance(response, Fetch):
+            return Balance(response)
+        balance = interpret_balance(response)
+        self._blocking(balance.answer)
+        return balance
+
+    async def credits(self, retry: RetryPolicy | None = None) -> Balance:
+        """The account's credit balance, retrying transient outcomes within the retry policy."""
+        return await self._retried(self.credits_once, lambda balance: balance.answer, retry)
+
+    async def _get(self, label: str, path: str, params: dict[str, str] | None) -> httpx.Response | Fetch:
+        """One GET on the API (after any active Retry-After): the response, or the Fetch of a failed request."""
         wait = self.blocked_for
         if wait > 0:
             await self._sleep(wait)
         try:
-            response = await self._http.get(RECORD_INFO_PATH, params={"taskId": task_id})
+            return await self._http.get(path, params=params)
         except httpx.TimeoutException:
-            return Fetch(task_id, Outcome.TIMEOUT)
+            return Fetch(label, Outcome.TIMEOUT)
         except httpx.HTTPError as exc:
-            return Fetch(task_id, Outcome.NETWORK, excerpt=self._describe(exc))
-        fetch = interpret(task_id, response)
+            return Fetch(label, Outcome.NETWORK, excerpt=self._describe(exc))
+
+    def _blocking(self, fetch: Fetch) -> Fetch:
         if fetch.retry_after is not None and fetch.outcome in (Outcome.RATE_LIMITED, Outcome.MAINTENANCE):
             self.block(fetch.retry_after)
         return fetch
 
-    async def fetch(self, task_id: str, retry: RetryPolicy | None = None) -> Fetch:
-        """Ask about one task, retrying transient outcomes within the retry policy."""
+    async def _retried(
+        self, once: Callable[[], Awaitable[A]], answer: Callable[[A], Fetch], retry: RetryPolicy | None
+    ) -> A:
+        """``once()`` again while its answer is transient, within the retry policy (and any Retry-After)."""
         policy = retry or self.retry
         if policy.attempts <= 1:
-            return await self.fetch_once(task_id)
+            return await once()
         backoff = wait_exponential_jitter(multiplier=policy.initial_s, max=policy.max_wait_s, jitter=policy.jitter_s)
 
         def wait(state: RetryCallState) -> float:
@@ -196,11 +229,11 @@ class KieClient:
                 seconds = max(seconds, exc.fetch.retry_after)
             return seconds
 
-        async def attempt() -> Fetch:
-            fetch = await self.fetch_once(task_id)
-            if fetch.outcome.transient:
-                raise _Transient(fetch)
-            return fetch
+        async def attempt() -> A:
+            result = await once()
+            if answer(result).outcome.transient:
+                raise _Transient(answer(result), result)
+            return result
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(policy.attempts) | stop_before_delay(policy.total_s),
@@ -210,7 +243,7 @@ class KieClient:
             reraise=True,
         )
         try:
-            result: Fetch = await retrying(attempt)
+            result: A = await retrying(attempt)
         except _Transient as exc:
-            return exc.fetch
+            return cast(A, exc.result)
         return result

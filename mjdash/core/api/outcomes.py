@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -210,7 +211,68 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 
 def interpret(task_id: str, response: httpx.Response) -> Fetch:
-    """Turn one HTTP response into a Fetch (pure; no I/O)."""
+    """Turn one record-info response into a Fetch (pure; no I/O)."""
+    envelope = _envelope(task_id, response)
+    if isinstance(envelope, Fetch):
+        return envelope
+    code, msg, data, common = envelope
+    if code in (200, 501) and isinstance(data, dict):
+        return Fetch(task_id, Outcome.OK, task=parse_record(data, task_id), **common)
+    if code == 200:
+        if data is None:  # the API's answer for an ID it does not know
+            return Fetch(task_id, Outcome.NOT_FOUND, **common)
+        return Fetch(task_id, Outcome.BAD_SHAPE, excerpt=one_line(response.text, 80), **common)
+    if code == 422 and msg and "null" in msg.lower():  # "recordInfo is null": unknown task ID
+        return Fetch(task_id, Outcome.NOT_FOUND, **common)
+    return _by_code(task_id, code, common)
+
+
+CREDITS = "credits"  # the "task ID" of a balance request's answer
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """The answer to ``GET /api/v1/chat/credit``: its outcome, typed as a task's are, and the credits."""
+
+    answer: Fetch
+    credits: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.answer.outcome is Outcome.OK and self.credits is not None
+
+    @property
+    def message(self) -> str:
+        return self.answer.message
+
+
+def interpret_balance(response: httpx.Response) -> Balance:
+    """Turn one credit-balance response into a Balance (pure; no I/O): ``data`` is the balance, a number."""
+    envelope = _envelope(CREDITS, response)
+    if isinstance(envelope, Fetch):
+        return Balance(envelope)
+    code, _, data, common = envelope
+    if code != 200:
+        return Balance(_by_code(CREDITS, code, common))
+    credits = _number(data)
+    if credits is None:
+        return Balance(Fetch(CREDITS, Outcome.BAD_SHAPE, excerpt=one_line(response.text, 80), **common))
+    return Balance(Fetch(CREDITS, Outcome.OK, **common), credits)
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _envelope(task_id: str, response: httpx.Response) -> Fetch | tuple[int, str | None, Any, dict[str, Any]]:
+    """The API's envelope ``{"code", "msg", "data"}``: (code, msg, data, the Fetch fields they give), or the Fetch
+    that ends here — a body that is not JSON, or not an object, or has no code."""
     http = response.status_code
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     text = response.text
@@ -247,14 +309,10 @@ def interpret(task_id: str, response: httpx.Response) -> Fetch:
         "retry_after": retry_after,
         "raw": data,
     }
-    if code in (200, 501) and isinstance(data, dict):
-        return Fetch(task_id, Outcome.OK, task=parse_record(data, task_id), **common)
-    if code == 200:
-        if data is None:  # the API's answer for an ID it does not know
-            return Fetch(task_id, Outcome.NOT_FOUND, **common)
-        return Fetch(task_id, Outcome.BAD_SHAPE, excerpt=one_line(text, 80), **common)
-    if code == 422 and msg and "null" in msg.lower():  # "recordInfo is null": unknown task ID
-        return Fetch(task_id, Outcome.NOT_FOUND, **common)
+    return code, msg, data, common
+
+
+def _by_code(task_id: str, code: int, common: dict[str, Any]) -> Fetch:
+    """An answer whose code is not success: its outcome by the code."""
     fallback = Outcome.SERVER_ERROR if 500 <= code < 600 else Outcome.UNEXPECTED_CODE
-    outcome = _CODE_OUTCOME.get(code, fallback)
-    return Fetch(task_id, outcome, **common)
+    return Fetch(task_id, _CODE_OUTCOME.get(code, fallback), **common)
