@@ -17,6 +17,7 @@ examples:
   mjdash status 4edb3c5f0aa5cc...          one task's state, prompt, times and results
   mjdash status --json ID1 ID2 | jq .      the same as JSON
   mjdash credits                           the account's credit balance
+  mjdash summary --batch b1                progress, durations, failures with advice, stuck tasks
   my-batch-script | mjdash add --batch b1 -   watch every task ID the script prints
   mjdash ls --status failed                show the failures
   mjdash export --format csv --out all.csv everything known, prompts included
@@ -63,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="one JSON array on stdout")
     status.add_argument("task_ids", nargs="+", metavar="TASK_ID")
     _common(status, top=False)
+
+    summary = sub.add_parser("summary", help="a batch at a glance: progress, durations, failures, stuck, credits")
+    summary.add_argument("--batch", metavar="NAME", help="only this batch")
+    summary.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    summary.add_argument("--offline", action="store_true", help="do not ask kie.ai for the credit balance")
+    _common(summary, top=False)
 
     credits = sub.add_parser("credits", help="the account's credit balance")
     credits.add_argument("--json", action="store_true", help='{"credits": N, "checked_at": ISO} on stdout')
@@ -147,6 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             follow = Path(args.follow).expanduser() if args.follow else None
             return run_dashboard(settings, images=args.images, demo=args.demo, follow=follow, bell=args.bell)
+        if args.command == "summary":
+            from mjdash.commands import summary
+
+            return summary.run(settings, args.batch, args.json, args.offline)
         if args.command == "credits":
             from mjdash.commands import credits
 

@@ -12,13 +12,13 @@ from mjdash.core.api.outcomes import Balance
 from mjdash.core.model import iso_epoch
 
 
-async def _ask(settings: Settings) -> Balance:
+async def ask(settings: Settings) -> Balance:
     async with make_client(settings) as client:
         return await client.credits()
 
 
 def run(settings: Settings, as_json: bool) -> int:
-    balance = aio.run(_ask(settings))
+    balance = aio.run(ask(settings))
     if not balance.ok or balance.credits is None:
         err(f"cannot read the credit balance: {balance.message}")
         return EXIT_FAILED
