@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     wait.add_argument("--rate", type=float, metavar="R", help="requests per second (default 2)")
     wait.add_argument("--concurrency", type=int, metavar="C", help="requests in flight (default 4)")
+    wait.add_argument("--jsonl", action="store_true", help="one JSON object per event on stdout, flushed per line")
     _common(wait, top=False, request_timeout=False)
 
     download = sub.add_parser("download", help="save finished tasks' result files to a folder")
@@ -181,7 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "wait":
             from mjdash.commands import wait as wait_command
 
-            return wait_command.run(settings, args.task_ids, args.batch, args.wait_timeout, args.rate, args.concurrency)
+            return wait_command.run(
+                settings, args.task_ids, args.batch, args.wait_timeout, args.rate, args.concurrency, jsonl=args.jsonl
+            )
         if args.command == "download":
             from mjdash.commands import download as download_command
 

@@ -16,6 +16,7 @@ from collections import Counter
 from typing import TextIO
 
 from mjdash.commands.common import STATUS_MARK, UsageError, err, make_client, valid_ids
+from mjdash.commands.jsonl import JsonLines
 from mjdash.commands.progress import ProgressBar
 from mjdash.config import Settings
 from mjdash.core import aio
@@ -106,7 +107,7 @@ async def _wait(
     store: Store,
     scope: list[str],
     timeout: float | None,
-    progress: Progress,
+    progress: Progress | JsonLines,
     rate: float,
     concurrency: int,
 ) -> int:
@@ -147,6 +148,7 @@ def run(
     rate: float | None,
     concurrency: int | None,
     out: TextIO = sys.stdout,
+    jsonl: bool = False,
 ) -> int:
     if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
         raise UsageError(f"--timeout must be a number of seconds greater than 0, not {timeout!r}")
@@ -159,17 +161,19 @@ def run(
         scope = task_ids or [r.task_id for r in store.rows(batch=batch)]
         if not scope:
             raise UsageError(f"no tasks in batch {batch!r}")
-        policy = settings.policy()
-        progress = Progress(out, out.isatty(), policy.give_up_after)
+        rate = rate or settings.rate
+        progress: Progress | JsonLines = (
+            JsonLines(out, scope, rate) if jsonl else Progress(out, out.isatty(), settings.policy().give_up_after)
+        )
         loop = asyncio.new_event_loop()
         aio.install(loop)  # a lookup that hangs must not keep wait from exiting on time
         main = loop.create_task(
-            _wait(settings, store, scope, timeout, progress, rate or settings.rate, concurrency or settings.concurrency)
+            _wait(settings, store, scope, timeout, progress, rate, concurrency or settings.concurrency)
         )
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signal.SIGINT, main.cancel)
         try:
-            with progress.bar:
+            with progress.bar if isinstance(progress, Progress) else contextlib.nullcontext():
                 code = loop.run_until_complete(main)
         except asyncio.CancelledError:
             code = EXIT_INTERRUPTED
@@ -178,13 +182,15 @@ def run(
         rows = store.rows(ids=scope)
     counts = Counter(r.status for r in rows)
     summary = ", ".join(f"{n} {s.value}" for s, n in sorted(counts.items()))
+    finished = code < 0  # every task final (else: timed out, interrupted, or stopped on a fatal answer)
+    if finished:
+        code = 0 if all(r.status is Status.SUCCESS for r in rows) else 1
+    if isinstance(progress, JsonLines):
+        progress.done(counts, code)
     if code == EXIT_TIMEOUT:
         err(f"timed out with tasks still running ({summary}) — run mjdash wait again to go on")
-        return code
-    if code == EXIT_INTERRUPTED:
+    elif code == EXIT_INTERRUPTED:
         err(f"interrupted ({summary}); what was learned is saved")
-        return code
-    if code >= 0:
-        return code
-    out.write(f"all {len(rows)} final: {summary}\n")
-    return 0 if all(r.status is Status.SUCCESS for r in rows) else 1
+    elif finished and not isinstance(progress, JsonLines):
+        out.write(f"all {len(rows)} final: {summary}\n")
+    return code

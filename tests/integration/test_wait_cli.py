@@ -111,3 +111,32 @@ def test_wait_says_at_once_that_kie_does_not_know_a_task(sim: Simulator, tmp_pat
     assert r.returncode == 124
     lines = [line for line in r.stdout.splitlines() if "not found yet" in line]
     assert len(lines) == 1 and "kie.ai may not have registered it; giving up at 20" in lines[0]
+
+
+def test_jsonl_streams_changes_as_they_happen_and_ends_with_done(sim: Simulator, tmp_path: Path) -> None:
+    """Each line is read while wait still runs (flushed per line), then the last says how it ended."""
+    import json
+
+    running = sim.add_task(age=30, duration=10_000, outcome=1, speed="fast")
+    failed = sim.add_task(age=100, duration=40, outcome=2)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "mjdash", "wait", "--jsonl", "--rate", "20", running.task_id, failed.task_id],
+        env={**os.environ, **_env(sim, tmp_path / "w.db")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert child.stdout is not None
+    seen: list[dict[str, object]] = []
+    while not any(e.get("task_id") == running.task_id and e["status"] == "generating" for e in seen):
+        seen.append(json.loads(child.stdout.readline()))  # arrives while wait runs: flushed per line
+    sim.finish(running.task_id)
+    rest = child.stdout.read()  # the same buffered reader: communicate() would skip what readline() read ahead
+    assert child.stderr is not None and child.wait(timeout=60) == 1, child.stderr.read()
+    events = seen + [json.loads(line) for line in rest.splitlines()]
+    assert events[-1] == {"event": "done", "counts": {"failed": 1, "success": 1}, "exit": 1}
+    changed = {(e["task_id"], e["status"]) for e in events if e["event"] == "changed"}
+    assert {(failed.task_id, "failed"), (running.task_id, "generating"), (running.task_id, "success")} <= changed
+    assert next(e for e in events if e["event"] == "changed" and e["status"] == "failed")["error_code"] is not None
+    assert {e["event"] for e in events} <= {"changed", "engine", "stuck", "done"}
