@@ -8,6 +8,7 @@ what the engine ranks by.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections import Counter
 from collections.abc import Iterable
@@ -18,6 +19,8 @@ from mjdash.core.model import Status, Task
 from mjdash.core.triage import FailureGroup, group_failures
 
 RECENT_WINDOW = 600.0  # seconds of "recent" throughput
+HISTOGRAM_BINS = 24
+CHART_MINUTES = 60  # completions per minute over the last hour
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,8 @@ class Summary:
     failures: list[FailureGroup]
     stuck: list[StuckTask]
     credits: float | None = None
+    histogram: tuple[list[int], float, float] = ([], 0.0, 0.0)  # durations of successes: counts per bin, range
+    per_minute: list[int] = dataclasses.field(default_factory=list)  # completions, a minute each, oldest first
 
     @property
     def done_fraction(self) -> float:
@@ -77,6 +82,7 @@ class Summary:
             for task in pending
             if task.stuck_since is not None and task.status is Status.GENERATING
         ]
+        successes = [d for values in by_kind.values() for d in values]
         first = min((_start(task) for task in rows), default=now)
         span_min = max(now - first, 60.0) / 60
         recent = sum(1 for at in finishes if now - RECENT_WINDOW <= at <= now)
@@ -90,6 +96,8 @@ class Summary:
             batch_per_min=len(finishes) / span_min,
             failures=group_failures(rows),
             stuck=sorted(stuck, key=lambda s: -s.age_s),
+            histogram=histogram(successes),
+            per_minute=per_minute(finishes, now),
         )
 
     def to_json(self) -> dict[str, object]:
@@ -110,6 +118,28 @@ class Summary:
             ],
             "credits": self.credits,
         }
+
+
+def histogram(values: list[float], bins: int = HISTOGRAM_BINS) -> tuple[list[int], float, float]:
+    """How many values fall in each of ``bins`` equal bins between the smallest and the largest."""
+    if not values:
+        return [], 0.0, 0.0
+    lo, hi = min(values), max(values)
+    width = (hi - lo) / bins or 1.0
+    counts = [0] * bins
+    for value in values:
+        counts[min(bins - 1, int((value - lo) / width))] += 1
+    return counts, lo, hi
+
+
+def per_minute(finishes: list[float], now: float, minutes: int = CHART_MINUTES) -> list[int]:
+    """Completions in each of the last ``minutes`` minutes, oldest first."""
+    counts = [0] * minutes
+    for at in finishes:
+        back = int((now - at) // 60)
+        if 0 <= back < minutes:
+            counts[minutes - 1 - back] += 1
+    return counts
 
 
 def _start(task: Task) -> float:

@@ -20,6 +20,7 @@ MAIN_KEYS: list[BindingType] = [
     Binding("4", "group('failed')", "Failed", show=False),
     Binding("5", "group('problems')", "Problems", show=False),
     Binding("b", "batch", "Batch"),
+    Binding("i", "insight", "Insight"),
     Binding("o", "sort_next", "Sort"),
     Binding("O", "sort_reverse", "Reverse sort", show=False),
     Binding("z", "maximize_detail", "Zoom"),

@@ -13,7 +13,8 @@ from textual.pilot import Pilot
 from mjdash.core.api.outcomes import Fetch, Outcome
 from mjdash.core.engine.events import EngineState, Mode, StateChanged
 from mjdash.ui.factory import make_welcome
-from tests.ui.conftest import SIZE, T0, Dash, main, settle
+from mjdash.ui.screens.insight import InsightScreen
+from tests.ui.conftest import SIZE, T0, Dash, main, settle, wait_until
 
 
 async def _ready(pilot: Pilot[Any]) -> None:
@@ -88,3 +89,14 @@ def test_a_theme_chosen_at_run_time_recolours_everything(snap_compare: Any, fixe
         await _ready(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_insight_screen(snap_compare: Any, fixed: Dash) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _ready(pilot)
+        await pilot.press("i")
+        screen = pilot.app.screen
+        await wait_until(pilot, lambda: isinstance(screen, InsightScreen) and screen.summary is not None)
+        await pilot.pause()
+
+    assert snap_compare(fixed.app(run_engine=False), terminal_size=SIZE, run_before=run_before)

@@ -25,6 +25,7 @@ from mjdash.core import aio
 from mjdash.core.clock import Clock
 from mjdash.core.engine.engine import Engine
 from mjdash.core.engine.events import Mode
+from mjdash.core.insight import Summary
 from mjdash.core.intake.follow import FileFollower, FollowError
 from mjdash.core.media.images import ImageFetcher
 from mjdash.core.store.database import StoreError
@@ -36,6 +37,7 @@ from mjdash.ui.keys import MAIN_KEYS
 from mjdash.ui.screens.dialogs import ALL_BATCHES, AddDialog, BatchPicker, ConfirmDialog, FolderDialog
 from mjdash.ui.screens.help import HelpScreen
 from mjdash.ui.screens.image_view import ImageView
+from mjdash.ui.screens.insight import Chosen, InsightScreen
 from mjdash.ui.state.announce import JOB_TITLES, failure_line, finished_toasts
 from mjdash.ui.state.watchlist import News, WatchlistState
 from mjdash.ui.widgets.banner import Banner
@@ -308,8 +310,8 @@ class MainScreen(Screen[None]):
         if self.table.clear_marks():  # escape first drops the marks, then the filter
             return
         self.filter_box.close()
-        if self.state.view.text_filter:
-            self._refilter(text="")
+        if self.state.view.text_filter or self.state.view.only is not None:
+            self._refilter(text="", only=None)
         self.table.focus()
 
     def action_group(self, group: str) -> None:
@@ -380,10 +382,16 @@ class MainScreen(Screen[None]):
         bar.display = False
         self.notify(said.message, title="Save", markup=False, severity=said.severity)
 
+    def action_insight(self) -> None:
+        def chosen(group: Chosen | None) -> None:
+            if group is not None:  # a failure group: the table shows its tasks
+                self._refilter(only=group, group="all")
+
+        async def load() -> Summary:  # a pass over every row: on the store's thread
+            return await self.db(Summary.of, list(self.state.view.rows_by_id.values()), self.clock.now())
+
+        self.app.push_screen(InsightScreen(load), chosen)
+
     def action_help(self) -> None:
-        rows = [
-            (b.key_display or b.key, b.description)
-            for b in (*self.BINDINGS, *TaskTable.BINDINGS)
-            if isinstance(b, Binding)
-        ]
-        self.app.push_screen(HelpScreen(rows))
+        keys = [b for b in (*self.BINDINGS, *TaskTable.BINDINGS) if isinstance(b, Binding)]
+        self.app.push_screen(HelpScreen([(b.key_display or b.key, b.description) for b in keys]))

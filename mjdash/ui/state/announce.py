@@ -87,4 +87,6 @@ def filter_note(view: TaskView) -> str:
         notes.append(f"batch {safe(view.batch_filter)}")
     if view.text_filter:
         notes.append(f"filter “{safe(view.text_filter)}”")
+    if view.only is not None:
+        notes.append(f"only {safe(view.only[0])} ({len(view.only[1])}; escape shows all)")
     return ", ".join(notes)

@@ -46,6 +46,7 @@ class TaskView:
         self.text_filter = ""
         self.state_group = "all"
         self.batch_filter: str | None = None
+        self.only: tuple[str, frozenset[str]] | None = None  # (what they are, task IDs): a failure group, say
         self.sort_column: str | None = None
         self.sort_reverse = False
         self._index: dict[str, int] | None = None
@@ -59,6 +60,7 @@ class TaskView:
         return (
             (group is None or row.status in group)
             and (self.batch_filter is None or row.batch == self.batch_filter)
+            and (self.only is None or row.task_id in self.only[1])
             and (not self.text_filter or matches(row, self.text_filter))
         )
 

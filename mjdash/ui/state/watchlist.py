@@ -124,10 +124,18 @@ class WatchlistState:
 
     # -- the filters ------------------------------------------------------------------------------------------
     def set_filter(
-        self, *, text: str | None = None, group: str | None = None, batch: str | bool | None = False
+        self,
+        *,
+        text: str | None = None,
+        group: str | None = None,
+        batch: str | bool | None = False,
+        only: tuple[str, frozenset[str]] | bool | None = False,
     ) -> None:
-        """Change what is shown (``batch=None`` shows every batch; the default leaves it as it is)."""
+        """Change what is shown (``batch=None`` shows every batch, ``only=None`` every task; the default leaves
+        either as it is). ``only`` is (what they are, task IDs): the tasks of a failure group, say."""
         view = self.view
+        if only is not False:
+            view.only = only if isinstance(only, tuple) else None
         if text is not None:
             view.text_filter = text
         if group is not None:
