@@ -30,7 +30,7 @@ from mjdash.core.intake.follow import FileFollower, FollowError
 from mjdash.core.media.images import ImageFetcher
 from mjdash.core.store.database import StoreError
 from mjdash.core.store.gateway import StoreGateway
-from mjdash.core.text import safe, short_id
+from mjdash.core.text import short_id
 from mjdash.ui import actions
 from mjdash.ui.cells import COLUMN_KEYS
 from mjdash.ui.keys import MAIN_KEYS
@@ -74,14 +74,14 @@ class MainScreen(Screen[None]):
         self.bell_on_finish = bell
         self.follower = FileFollower(follow, db.store) if follow else None
         self.engine = engine
-        self._thumbs_done: str | None = None  # the task whose thumbnails the detail pane shows in full
-        self._cache_noted = False
         self.engine_restart = ENGINE_RESTART  # seconds before a failed engine is started again
         # Kept as attributes: queries search the active screen, which may be a dialog.
         self.header = StatusHeader(id="header")
         self.banner = Banner(id="banner")
         self.table = TaskTable(state.view, clock.now, id="table")
-        self.detail = DetailPane(image_cls, id="detail")
+        self.detail = DetailPane(
+            image_cls, lambda task_id: db(db.store.task, task_id), fetcher, clock.now, settings.expiry_days, id="detail"
+        )
         self.filter_box = FilterBar(id="filter")
         self.download_bar = ProgressBar(id="download", show_eta=False)
 
@@ -142,7 +142,7 @@ class MainScreen(Screen[None]):
 
     def _show(self, news: News) -> None:
         if self.detail.task_id in news.updated:
-            self.load_detail(self.detail.task_id, keep_thumbs=True)
+            self.detail.load(self.detail.task_id, keep_thumbs=True)
         self.table.tick()
         if news.finished and self.bell_on_finish:
             self.app.bell()
@@ -200,28 +200,9 @@ class MainScreen(Screen[None]):
     @on(TaskTable.Highlighted)
     def row_highlighted(self, event: TaskTable.Highlighted) -> None:
         if event.task_id is not None:
-            self.load_detail(event.task_id, delay=DETAIL_DELAY)
+            self.detail.load(event.task_id, delay=DETAIL_DELAY)
         else:  # nothing shown (an empty watchlist, a filter matching nothing)
-            self.workers.cancel_group(self, "detail")
-            self.detail.show(None, self.clock.now(), self.settings.expiry_days)
-
-    @work(exclusive=True, group="detail", exit_on_error=False)
-    async def load_detail(self, task_id: str, keep_thumbs: bool = False, delay: float = 0.0) -> None:
-        """Show a task in the detail pane. After a cursor move it waits a moment, so the cursor is painted first
-        and holding a key down does not lay out the pane for every row passed (a newer load cancels this one)."""
-        if delay:
-            await asyncio.sleep(delay)
-        task = await self.db(self.store.task, task_id)
-        fresh = self.detail.show(task, self.clock.now(), self.settings.expiry_days, reload=not keep_thumbs)
-        if task is None or (not fresh and self._thumbs_done == task_id):
-            return
-        self._thumbs_done = None  # a newer load may cancel this one half-way: it then loads them again
-        for index, url in enumerate(task.result_urls[:4]):
-            self.detail.set_thumbnail(task_id, index, await self.fetcher.thumbnail(url))
-        self._thumbs_done = task_id
-        if self.fetcher.cache_problem and not self._cache_noted:
-            self._cache_noted = True
-            self.notify(safe(self.fetcher.cache_problem), title="Image cache", severity="warning", markup=False)
+            self.detail.clear()
 
     def action_maximize_detail(self) -> None:
         """Zoom the detail pane to the full width (focus goes to it, to scroll), or back (focus to the table)."""

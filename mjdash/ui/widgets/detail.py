@@ -1,24 +1,27 @@
 """The detail pane: parameters, times, errors, result URLs with expiry, and a 2×2 grid of thumbnails.
 
-It renders what it is given; the app loads the task and the thumbnails in workers and calls ``show`` /
-``set_thumbnail``.
+``load`` reads a task (through the store's thread) and its thumbnails in a worker, then renders them; ``show``
+and ``set_thumbnail`` render what they are given.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rich.console import Group
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Container, Grid, VerticalScroll
 from textual.widgets import Static
 
 from mjdash.core.api.client import explain_code
 from mjdash.core.expiry import EXPIRING_WITHIN, expires_at
-from mjdash.core.media.images import ImageResult
+from mjdash.core.media.images import ImageFetcher, ImageResult
 from mjdash.core.model import Task
 from mjdash.core.text import capped, safe
 from mjdash.core.timefmt import ago, duration, local
@@ -104,9 +107,20 @@ class DetailPane(VerticalScroll):
 
     COMPONENT_CLASSES = set(COMPONENT_CLASSES)
 
-    def __init__(self, image_cls: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        image_cls: Any,
+        read: Callable[[str], Awaitable[Task | None]],
+        fetcher: ImageFetcher,
+        now: Callable[[], float],
+        expiry_days: float,
+        **kwargs: Any,
+    ) -> None:
+        """``read`` gets a task with its last answer's details (off the event loop: the store's thread)."""
         super().__init__(**kwargs)
-        self.image_cls = image_cls
+        self.image_cls, self.read, self.fetcher, self.now, self.expiry_days = image_cls, read, fetcher, now, expiry_days
+        self._thumbs_done: str | None = None  # the task whose thumbnails are shown in full
+        self._cache_noted = False
         self.task_id: str | None = None
         self._urls: tuple[str, ...] = ()  # the result URLs whose thumbnails are in the grid
         self._shown: tuple[Task, float, float] | None = None  # to draw again in a new theme
@@ -130,6 +144,29 @@ class DetailPane(VerticalScroll):
             for index in range(4):  # each: an image once loaded, a placeholder with a reason otherwise
                 yield Container(Static("", classes="thumb-text"), classes="thumb", id=f"thumb-{index}")
         yield Static("", id="detail-text")
+
+    @work(exclusive=True, group="detail", exit_on_error=False)
+    async def load(self, task_id: str, keep_thumbs: bool = False, delay: float = 0.0) -> None:
+        """Read a task and show it. After a cursor move it waits a moment, so the cursor is painted first and
+        holding a key down does not lay out the pane for every row passed (a newer load cancels this one)."""
+        if delay:
+            await asyncio.sleep(delay)
+        task = await self.read(task_id)
+        fresh = self.show(task, self.now(), self.expiry_days, reload=not keep_thumbs)
+        if task is None or (not fresh and self._thumbs_done == task_id):
+            return
+        self._thumbs_done = None  # a newer load may cancel this one half-way: it then loads them again
+        for index, url in enumerate(task.result_urls[:4]):
+            self.set_thumbnail(task_id, index, await self.fetcher.thumbnail(url))
+        self._thumbs_done = task_id
+        if self.fetcher.cache_problem and not self._cache_noted:
+            self._cache_noted = True
+            self.notify(safe(self.fetcher.cache_problem), title="Image cache", severity="warning", markup=False)
+
+    def clear(self) -> None:
+        """Show nothing (an empty watchlist, a filter matching nothing)."""
+        self.workers.cancel_group(self, "detail")
+        self.show(None, self.now(), self.expiry_days)
 
     def show(self, task: Task | None, now: float, expiry_days: float, *, reload: bool = False) -> bool:
         """Show a task; True when its thumbnails must be (re)loaded: ``reload``, another task, or its result URLs
