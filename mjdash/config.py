@@ -16,6 +16,7 @@ Config file (TOML), by default ``<user config dir>/mjdash/config.toml``::
     expiry_days = 14           # kie.ai keeps result files about this long
     image_max_mb = 40          # largest image body accepted
     cache_max_mb = 512         # image cache size bound
+    credits_low = 100          # the dashboard warns when the credit balance falls below this (default: no warning)
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class Settings:
     expiry_days: float = 14.0
     image_max_mb: int = 40
     cache_max_mb: int = 512
+    credits_low: float | None = None
     warnings: tuple[str, ...] = ()
 
     @property
@@ -106,6 +108,7 @@ _FILE_KEYS: dict[str, type] = {
     "expiry_days": float,
     "image_max_mb": int,
     "cache_max_mb": int,
+    "credits_low": float,
 }
 
 
@@ -118,7 +121,7 @@ def _coerce(name: str, value: Any, kind: type, where: str) -> Any:
     raise ConfigError(f"{where}: {name} must be {wanted}, not {value!r}")
 
 
-POSITIVE = ("timeout", "rate", "retry_seconds", "min_interval", "stuck_factor", "expiry_days")
+POSITIVE = ("timeout", "rate", "retry_seconds", "min_interval", "stuck_factor", "expiry_days", "credits_low")
 AT_LEAST_ONE = ("retry_attempts", "concurrency", "image_max_mb", "cache_max_mb")
 FLAG_NAMES = {
     "timeout": "--timeout",
@@ -218,6 +221,7 @@ def load_settings(
             "expiry_days",
             "image_max_mb",
             "cache_max_mb",
+            "credits_low",
         )
         if k in values
     }

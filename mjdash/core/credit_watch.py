@@ -90,4 +90,4 @@ class CreditWatch:
             text += f" · {burn:,.0f}/h"
             if runway is not None:
                 text += f" · {runway:,.1f} h left" if runway < 10 else f" · {runway:,.0f} h left"
-        return text
+        return f"{text} ({self.problem})" if self.problem else text  # the last known, and why it is not newer

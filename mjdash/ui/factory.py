@@ -8,14 +8,17 @@ screen, which offers the demo.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from mjdash.config import Settings
 from mjdash.core.api.client import KieClient, RetryPolicy
 from mjdash.core.api.credentials import Secret
+from mjdash.core.api.outcomes import Balance
 from mjdash.core.clock import Clock, SystemClock
 from mjdash.core.engine.engine import Engine, Fetcher
+from mjdash.core.engine.extra import within_budget
 from mjdash.core.engine.lease import lease_for
 from mjdash.core.media.cache import ImageCache
 from mjdash.core.media.images import ImageFetcher
@@ -50,7 +53,9 @@ def make_app(
         cache = ImageCache(settings.cache_dir / "images", settings.cache_max_mb * 1024 * 1024)
         fetcher = ImageFetcher(cache, max_bytes=settings.image_max_mb * 1024 * 1024)
     db, clock = StoreGateway(store), clock or SystemClock()
-    state = WatchlistState(renderer=renderer, demo=demo, expiry_days=settings.expiry_days)
+    state = WatchlistState(
+        renderer=renderer, demo=demo, expiry_days=settings.expiry_days, credits_low=settings.credits_low
+    )
     engine = None
     if client is not None and run_engine:
         engine = Engine(
@@ -73,6 +78,7 @@ def make_app(
         state=state,
         follow=follow,
         bell=bell,
+        credits=_credits(engine, client),
     )
     closers: list[Closer] = [fetcher.aclose]
     close_client = getattr(client, "aclose", None)
@@ -80,6 +86,14 @@ def make_app(
         closers.append(close_client)
     closers.append(db.close)
     return MjDashApp(main, closers)
+
+
+def _credits(engine: Engine | None, client: Any) -> Callable[[], Awaitable[Balance]] | None:
+    """The balance request, in the engine's budget; none without an engine (snapshots make no request)."""
+    ask = getattr(client, "credits_once", None)
+    if engine is None or ask is None:
+        return None
+    return lambda: within_budget(engine, ask)
 
 
 def make_welcome(config_path: str) -> MjDashApp:

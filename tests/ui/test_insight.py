@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import OptionList
+from textual.widgets import OptionList, Static
 
 from mjdash.core.model import Status
 from mjdash.ui.screens.insight import InsightScreen
@@ -28,3 +28,15 @@ async def test_a_failure_group_filters_the_table_to_its_tasks(fixed: Dash) -> No
         await pilot.press("escape")
         await pilot.pause()
         assert len(screen.state.view.order) == 6 and screen.state.view.only is None
+
+
+async def test_the_header_and_insight_show_the_balance_from_kie_ai(live: Dash) -> None:
+    live.sim.add_task(age=0, duration=10_000, speed="fast")
+    app = live.app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main(app)
+        expected = f"credits {live.sim.credits:,.0f}"
+        await wait_until(pilot, lambda: screen.state.header(screen.clock.now()).credits == expected)
+        await pilot.press("i")
+        await wait_until(pilot, lambda: isinstance(app.screen, InsightScreen) and app.screen.summary is not None)
+        assert expected in str(app.screen.query_one("#insight-credits", Static).render())

@@ -42,3 +42,16 @@ def test_a_balance_that_could_not_be_read_says_why() -> None:
     watch = CreditWatch()
     watch.problem = "the API key was rejected (401)"
     assert watch.describe() == "credits ? (the API key was rejected (401))" and watch.warning(5) is None
+
+
+def test_the_dashboard_state_takes_balances_and_says_when_to_worry() -> None:
+    from mjdash.core.api.outcomes import Balance, Fetch, Outcome
+    from mjdash.ui.state.watchlist import WatchlistState
+
+    state = WatchlistState(credits_low=100.0)
+    assert state.credits_checked(Balance(Fetch("credits", Outcome.OK), 250.0), T) is None
+    assert state.header(T).credits == "credits 250"
+    refused = Balance(Fetch("credits", Outcome.UNAUTHORIZED, api_code=401))
+    assert state.credits_checked(refused, T + 60) is None and state.header(T).credits == "credits 250 (unauthorized)"
+    warning = state.credits_checked(Balance(Fetch("credits", Outcome.NO_CREDITS, api_code=402)), T + 120)
+    assert warning is not None and warning.startswith("the kie.ai account has no credits left")

@@ -21,6 +21,7 @@ from mjdash.core.api.outcomes import Fetch, Outcome
 from mjdash.core.engine.due_queue import MIGRATE_PER_PUT, DueQueue
 from mjdash.core.engine.engine import Engine
 from mjdash.core.engine.events import Mode, RoundFinished, StateChanged, TaskErrored, TaskStuck
+from mjdash.core.engine.extra import within_budget
 from mjdash.core.engine.ratelimit import Aimd, RateLimiter
 from mjdash.core.engine.schedule import AdaptivePolicy, Durations, NaivePolicy, Tracked, km_median
 from mjdash.core.model import Status, Task
@@ -458,3 +459,27 @@ def test_the_stuck_threshold_waits_for_the_tail_the_running_tasks_hide() -> None
         policy.durations.learn("mj_txt2img", "fast", seconds)
     policy.durations.running("mj_txt2img", "fast", [])
     assert policy.durations.p99("mj_txt2img", "fast") == pytest.approx(59.5)  # now the curve shows it
+
+
+async def test_a_request_besides_the_polls_takes_a_slot_of_the_budget(tmp_path: Path) -> None:
+    """The dashboard asks for the credit balance while the engine polls 100 tasks at 4 req/s: the balance
+    requests wait for room in the window, so the server never sees more than 4 in a second, all told."""
+    with opened(tmp_path) as (clock, store):
+        api = FakeApi(clock, latency=0.05)
+        batch(api, store, [10_000.0] * 100)
+        engine = make_engine(api, store, clock, rate=4, concurrency=8)
+        extra: list[float] = []
+
+        async def balance() -> None:
+            extra.append(clock.now())
+
+        async def ask_every_second() -> None:
+            for _ in range(25):
+                await within_budget(engine, balance)
+                await asyncio.sleep(1.0)
+
+        asker = asyncio.ensure_future(ask_every_second())
+        await run_for(engine, 30)
+        await asker
+    times = sorted([t for t, _ in api.calls] + extra)
+    assert len(extra) == 25 and busiest_second(times) <= 4

@@ -26,15 +26,16 @@ Chosen = tuple[str, frozenset[str]]  # what the tasks are, and their IDs: the ta
 class InsightScreen(ModalScreen[Chosen | None]):
     BINDINGS = [Binding("escape,q,i", "close", "Close")]
 
-    def __init__(self, load: Callable[[], Awaitable[Summary]]) -> None:
+    def __init__(self, load: Callable[[], Awaitable[Summary]], credits: Callable[[], str]) -> None:
         super().__init__()
-        self.load = load
+        self.load, self.credits = load, credits
         self.summary: Summary | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog insight"):
             yield Static(Text("Batch insight", style="bold"), classes="title")
             yield Static("", id="insight-progress")
+            yield Static("", id="insight-credits")
             yield Static(Text("Failures — Enter shows a group's tasks in the table", style="bold"))
             yield OptionList(id="insight-failures")
             with Horizontal(id="insight-charts"):
@@ -63,6 +64,8 @@ class InsightScreen(ModalScreen[Chosen | None]):
         progress.append(f"{summary.done_fraction:.0%} done{eta} · {summary.recent_per_min:.1f} finished a minute")
         progress.append(f" over the last 10 minutes, {summary.batch_per_min:.1f} over the batch")
         self.query_one("#insight-progress", Static).update(progress)
+        credits = self.credits() or "credits: not asked (nothing polls kie.ai in this session)"
+        self.query_one("#insight-credits", Static).update(Text(credits))
         self._failures(summary)
         counts, lo, hi = summary.histogram
         label = f"durations of {sum(counts)} successes: {duration(lo)} … {duration(hi)}" if counts else "no success yet"

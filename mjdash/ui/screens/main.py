@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from mjdash.config import Settings
 from mjdash.core import aio
+from mjdash.core.api.outcomes import Balance
 from mjdash.core.clock import Clock
 from mjdash.core.engine.engine import Engine
 from mjdash.core.engine.events import Mode
@@ -41,6 +43,7 @@ from mjdash.ui.screens.insight import Chosen, InsightScreen
 from mjdash.ui.state.announce import JOB_TITLES, failure_line, finished_toasts
 from mjdash.ui.state.watchlist import News, WatchlistState
 from mjdash.ui.widgets.banner import Banner
+from mjdash.ui.widgets.credits import CreditPoller
 from mjdash.ui.widgets.detail import DetailPane
 from mjdash.ui.widgets.filter_bar import FilterBar
 from mjdash.ui.widgets.header import StatusHeader
@@ -65,6 +68,7 @@ class MainScreen(Screen[None]):
         state: WatchlistState,
         follow: Path | None = None,
         bell: bool = False,
+        credits: Callable[[], Awaitable[Balance]] | None = None,
     ) -> None:
         """``engine`` (None: nobody polls) must report to ``state.engine_event``; ``make_app`` wires them."""
         super().__init__()
@@ -74,6 +78,7 @@ class MainScreen(Screen[None]):
         self.bell_on_finish = bell
         self.follower = FileFollower(follow, db.store) if follow else None
         self.engine = engine
+        self.credit_poller = CreditPoller(credits) if credits is not None else None
         self.engine_restart = ENGINE_RESTART  # seconds before a failed engine is started again
         # Kept as attributes: queries search the active screen, which may be a dialog.
         self.header = StatusHeader(id="header")
@@ -93,6 +98,8 @@ class MainScreen(Screen[None]):
             yield self.detail
         yield self.filter_box
         yield self.download_bar
+        if self.credit_poller is not None:
+            yield self.credit_poller
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -169,6 +176,11 @@ class MainScreen(Screen[None]):
     def _trouble(self, source: str, message: str | None) -> None:
         if self.state.trouble(source, message):
             self._show_banner()
+
+    @on(CreditPoller.Checked)
+    def credits_checked(self, event: CreditPoller.Checked) -> None:
+        self._trouble("credits", self.state.credits_checked(event.balance, self.clock.now()))
+        self._show_header()
 
     def _show_banner(self) -> None:
         self.banner.show(self.state.banner())
@@ -371,7 +383,7 @@ class MainScreen(Screen[None]):
         async def load() -> Summary:  # a pass over every row: on the store's thread
             return await self.db(Summary.of, list(self.state.view.rows_by_id.values()), self.clock.now())
 
-        self.app.push_screen(InsightScreen(load), chosen)
+        self.app.push_screen(InsightScreen(load, self.state.credits.describe), chosen)
 
     def action_help(self) -> None:
         keys = [b for b in (*self.BINDINGS, *TaskTable.BINDINGS) if isinstance(b, Binding)]

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 
+from mjdash.core.api.outcomes import Balance, Outcome
+from mjdash.core.credit_watch import CreditWatch
 from mjdash.core.engine.events import EngineState, Event, RoundFinished, StateChanged, TaskChanged
 from mjdash.core.model import Status, Task
 from mjdash.core.store.rows import Feed
@@ -38,6 +40,7 @@ class HeaderState:
     rate: str = ""  # the engine's effective rate, e.g. "2/s" or "1.4/s (limit 2/s)"
     rate_limited: bool = False
     stuck: int = 0
+    credits: str = ""  # "credits 4,976 · 120/h · 41 h left"
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,11 @@ class News:
 
 
 class WatchlistState:
-    def __init__(self, *, renderer: str = "none", demo: bool = False, expiry_days: float = 14.0) -> None:
+    def __init__(
+        self, *, renderer: str = "none", demo: bool = False, expiry_days: float = 14.0, credits_low: float | None = None
+    ) -> None:
         self.view = TaskView(expiry_days)
+        self.credits = CreditWatch(low=credits_low)
         self.mark = 0  # the store's change feed, read up to here
         self.engine: EngineState | None = None
         self.eta: float | None = None
@@ -101,6 +107,9 @@ class WatchlistState:
         if feed.removed:
             changes.removed |= self.view.remove(feed.removed)
         if feed.rows:
+            for row in feed.rows:
+                if row.task_id not in self.view.rows_by_id:  # new tasks: what the balance paid for
+                    self.credits.tasks_added(row.added_at or 0.0, 1)
             applied = self.view.apply(feed.rows)
             changes.changed |= applied.changed
             changes.added += applied.added
@@ -173,4 +182,16 @@ class WatchlistState:
             rate=self.rate,
             rate_limited=self.rate_limited,
             stuck=self.stuck,
+            credits=self.credits.describe(),
         )
+
+    def credits_checked(self, balance: Balance, now: float) -> str | None:
+        """Take an answer about the balance; returns the banner's warning about credits, or None."""
+        if balance.ok and balance.credits is not None:
+            self.credits.seen(now, balance.credits)
+        elif balance.answer.outcome is Outcome.NO_CREDITS:
+            self.credits.seen(now, 0.0)
+        else:
+            self.credits.problem = balance.answer.outcome.value.replace("_", " ")
+        pending = sum(n for status, n in self.view.counts.items() if not status.is_final)
+        return self.credits.warning(pending)

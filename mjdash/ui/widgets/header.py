@@ -52,6 +52,8 @@ def summary(state: HeaderState, now: float, palette: Palette = NO_COLOUR) -> Tex
         out.append(f"⚠ {state.stuck} stuck", style=palette["warning"])
     if state.eta:
         out.append(f" │ eta {duration(state.eta)}", style=muted)
+    if state.credits:
+        out.append(f" │ {state.credits}", style=muted)
     if state.expiring:
         out.append(" │ ", style=muted)
         out.append(f"⚠ {state.expiring} expire within 48 h unsaved", style=palette["alert"])
