@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--follow", metavar="FILE", help="dashboard: keep adding task IDs appended to FILE")
     parser.add_argument("--bell", action="store_true", help="dashboard: ring the terminal bell when tasks finish")
+    parser.add_argument(
+        "--notify", action="store_true", help="dashboard: desktop notifications (done, failures, stuck, credits)"
+    )
     _common(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -154,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from mjdash.ui.factory import run_dashboard
 
             follow = Path(args.follow).expanduser() if args.follow else None
+            if args.notify:
+                settings = settings.with_overrides(notify=True)
             return run_dashboard(settings, images=args.images, demo=args.demo, follow=follow, bell=args.bell)
         if args.command == "summary":
             from mjdash.commands import summary

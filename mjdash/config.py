@@ -17,6 +17,7 @@ Config file (TOML), by default ``<user config dir>/mjdash/config.toml``::
     image_max_mb = 40          # largest image body accepted
     cache_max_mb = 512         # image cache size bound
     credits_low = 100          # the dashboard warns when the credit balance falls below this (default: no warning)
+    notify = true              # the dashboard sends desktop notifications (as --notify does)
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class Settings:
     image_max_mb: int = 40
     cache_max_mb: int = 512
     credits_low: float | None = None
+    notify: bool = False
     warnings: tuple[str, ...] = ()
 
     @property
@@ -109,15 +111,16 @@ _FILE_KEYS: dict[str, type] = {
     "image_max_mb": int,
     "cache_max_mb": int,
     "credits_low": float,
+    "notify": bool,
 }
 
 
 def _coerce(name: str, value: Any, kind: type, where: str) -> Any:
     if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    if isinstance(value, kind) and not isinstance(value, bool):
+    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
         return value
-    wanted = {int: "a whole number", float: "a number"}.get(kind, "a string")
+    wanted = {int: "a whole number", float: "a number", bool: "true or false"}.get(kind, "a string")
     raise ConfigError(f"{where}: {name} must be {wanted}, not {value!r}")
 
 
@@ -222,6 +225,7 @@ def load_settings(
             "image_max_mb",
             "cache_max_mb",
             "credits_low",
+            "notify",
         )
         if k in values
     }

@@ -57,6 +57,13 @@ class MjDashApp(App[str]):
         del self.notices[:-50]
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
+    def write_terminal(self, sequence: str) -> None:
+        """Send an escape sequence to the terminal (a desktop notification) through Textual's output thread, so it
+        never lands in the middle of a frame. Textual has no public call for it; its own ``bell()`` and
+        ``copy_to_clipboard()`` write through the driver the same way."""
+        if not self.is_headless and self._driver is not None:
+            self._driver.write(sequence)
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The palette offers every key of the screen shown, besides Textual's own commands."""
         yield from super().get_system_commands(screen)

@@ -7,6 +7,11 @@ screen, which offers the demo.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import os
+import shutil
+import subprocess
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -22,11 +27,13 @@ from mjdash.core.engine.extra import within_budget
 from mjdash.core.engine.lease import lease_for
 from mjdash.core.media.cache import ImageCache
 from mjdash.core.media.images import ImageFetcher
+from mjdash.core.notify import Notifier
 from mjdash.core.store.database import Store
 from mjdash.core.store.gateway import StoreGateway
 from mjdash.ui.app import Closer, MjDashApp
 from mjdash.ui.screens.main import MainScreen
 from mjdash.ui.screens.welcome import WelcomeScreen
+from mjdash.ui.state.alerts import Alerts
 from mjdash.ui.state.watchlist import WatchlistState
 
 DEMO_TASKS = 36
@@ -52,7 +59,7 @@ def make_app(
     if fetcher is None:
         cache = ImageCache(settings.cache_dir / "images", settings.cache_max_mb * 1024 * 1024)
         fetcher = ImageFetcher(cache, max_bytes=settings.image_max_mb * 1024 * 1024)
-    db, clock = StoreGateway(store), clock or SystemClock()
+    db, clock, terminal = StoreGateway(store), clock or SystemClock(), _Terminal()
     state = WatchlistState(
         renderer=renderer, demo=demo, expiry_days=settings.expiry_days, credits_low=settings.credits_low
     )
@@ -79,13 +86,37 @@ def make_app(
         follow=follow,
         bell=bell,
         credits=_credits(engine, client),
+        alerts=Alerts(Notifier(terminal.write, clock.now, dict(os.environ), _spawner())) if settings.notify else None,
     )
     closers: list[Closer] = [fetcher.aclose]
     close_client = getattr(client, "aclose", None)
     if close_client is not None:
         closers.append(close_client)
     closers.append(db.close)
-    return MjDashApp(main, closers)
+    app = MjDashApp(main, closers)
+    terminal.app = app
+    return app
+
+
+class _Terminal:
+    """Where notifications are written: the app, once it exists (the screen is made before it)."""
+
+    app: MjDashApp | None = None
+
+    def write(self, sequence: str) -> None:
+        if self.app is not None:
+            self.app.write_terminal(sequence)
+
+
+def _spawner() -> Callable[[list[str]], None] | None:
+    """Runs notify-send off the event loop, output discarded; None when it is not installed."""
+    if shutil.which("notify-send") is None:
+        return None
+
+    def spawn(argv: list[str]) -> None:
+        asyncio.get_running_loop().run_in_executor(None, functools.partial(subprocess.run, argv, capture_output=True))
+
+    return spawn
 
 
 def _credits(engine: Engine | None, client: Any) -> Callable[[], Awaitable[Balance]] | None:

@@ -23,6 +23,14 @@ def test_precedence_defaults_file_env_flags(tmp_path: Path) -> None:
     assert "file-key" not in repr(s)
 
 
+def test_notifications_and_the_credit_threshold_from_the_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("notify = true\ncredits_low = 250\n")
+    s = load_settings({}, config_path=cfg)
+    assert s.notify is True and s.credits_low == 250.0 and s.warnings == ()
+    assert load_settings({}).notify is False and load_settings({}).credits_low is None
+
+
 def test_defaults_without_file(tmp_path: Path) -> None:
     s = load_settings({})  # the default config file does not exist: defaults
     assert s.base_url == "https://api.kie.ai" and not s.api_key
@@ -89,6 +97,8 @@ def test_world_readable_key_file_warns(tmp_path: Path) -> None:
         ("image_max_mb = 1e-9", "image_max_mb must be a whole number, not 1e-09"),
         ("image_max_mb = 0", "image_max_mb must be a whole number of at least 1"),
         ("base_url = 'api.kie.ai'", "must start with http"),
+        ("notify = 'yes'", "notify must be true or false"),
+        ("credits_low = -5", "credits_low must be a number greater than 0"),
     ],
 )
 def test_bad_config_is_one_line(tmp_path: Path, content: str, message: str) -> None:

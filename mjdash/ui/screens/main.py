@@ -40,6 +40,7 @@ from mjdash.ui.screens.dialogs import ALL_BATCHES, AddDialog, BatchPicker, Confi
 from mjdash.ui.screens.help import HelpScreen
 from mjdash.ui.screens.image_view import ImageView
 from mjdash.ui.screens.insight import Chosen, InsightScreen
+from mjdash.ui.state.alerts import Alerts
 from mjdash.ui.state.announce import JOB_TITLES, failure_line, finished_toasts
 from mjdash.ui.state.watchlist import News, WatchlistState
 from mjdash.ui.widgets.banner import Banner
@@ -69,13 +70,14 @@ class MainScreen(Screen[None]):
         follow: Path | None = None,
         bell: bool = False,
         credits: Callable[[], Awaitable[Balance]] | None = None,
+        alerts: Alerts | None = None,
     ) -> None:
         """``engine`` (None: nobody polls) must report to ``state.engine_event``; ``make_app`` wires them."""
         super().__init__()
         self.settings, self.db, self.store = settings, db, db.store
         self.fetcher, self.clock, self.image_cls = fetcher, clock, image_cls
         self.state = state
-        self.bell_on_finish = bell
+        self.bell_on_finish, self.alerts = bell, alerts
         self.follower = FileFollower(follow, db.store) if follow else None
         self.engine = engine
         self.credit_poller = CreditPoller(credits) if credits is not None else None
@@ -153,6 +155,8 @@ class MainScreen(Screen[None]):
         self.table.tick()
         if news.finished and self.bell_on_finish:
             self.app.bell()
+        if self.alerts is not None:  # --notify
+            self.alerts.after(news, self.state)
         for toast in finished_toasts(news.finished):
             self.notify(toast.message, title=toast.title, severity=toast.severity, markup=False)
         self._show_banner()
@@ -179,7 +183,10 @@ class MainScreen(Screen[None]):
 
     @on(CreditPoller.Checked)
     def credits_checked(self, event: CreditPoller.Checked) -> None:
-        self._trouble("credits", self.state.credits_checked(event.balance, self.clock.now()))
+        warning = self.state.credits_checked(event.balance, self.clock.now())
+        self._trouble("credits", warning)
+        if self.alerts is not None:
+            self.alerts.credits(warning)
         self._show_header()
 
     def _show_banner(self) -> None:
