@@ -2,6 +2,7 @@
 
 Endpoints:
   GET /api/v1/mj/record-info?taskId=ID   the kie.ai record-info API (bearer key checked)
+  POST /api/v1/mj/generate               a new task from a JSON body of paramJson's fields (422, 402 as kie.ai)
   GET /api/v1/chat/credit                the account's credit balance (bearer key checked): it goes down by
                                          TASK_COST of a task's speed as each task is created
   GET /files/<taskId>_<n>.jpeg           result images (real JPEGs, deterministic per seed)
@@ -24,14 +25,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from mjdash.sim.faults import FAULT_KINDS
+from mjdash.sim.http import Answer, QuietServer, fault_answer, handler_for, json_answer
 from mjdash.sim.images import FAKE_MP4, render_jpeg
-from mjdash.sim.lifecycle import SimTask, demo_batch, make_task
-from mjdash.sim.odd import odd_answer
+from mjdash.sim.lifecycle import TASK_TYPES, SimTask, demo_batch, make_task
 
 DEFAULT_KEY = "sim-key"
 STARTING_CREDITS = 5_000.0
@@ -89,6 +89,21 @@ class _WindowCount:
         return self.recent[0] + 1.0 - now
 
 
+def invalid_generate(params: object) -> str | None:
+    """Why a generate body would be refused (kie.ai answers 422), or None."""
+    if not isinstance(params, dict):
+        return "the body must be a JSON object"
+    if params.get("taskType") not in TASK_TYPES:
+        return f"taskType must be one of {', '.join(TASK_TYPES)}"
+    prompt = params.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        return "prompt is required"
+    speed = params.get("speed")
+    if speed is not None and str(speed).lower() not in TASK_COST:
+        return f"speed must be one of {', '.join(TASK_COST)}"
+    return None
+
+
 class Simulator:
     """A kie.ai stand-in. ``with Simulator(...) as sim:`` starts it on an ephemeral port."""
 
@@ -124,7 +139,7 @@ class Simulator:
         self.faults: deque[Fault] = deque()
         self.stats = Stats()
         self._limit = _WindowCount(rate_limit, self.now) if rate_limit else None
-        self._server = _QuietServer((host, port), _handler_for(self))
+        self._server = QuietServer((host, port), handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -233,14 +248,14 @@ class Simulator:
             return fault
 
     # -- request handling (called on server threads) ------------------------------------------------------
-    def answer_record_info(self, query: str, authorization: str | None) -> tuple[int, dict[str, str], bytes]:
+    def answer_record_info(self, query: str, authorization: str | None) -> Answer:
         refused = self._gate(authorization)
         if refused is not None:
             return refused
         task_ids = parse_qs(query).get("taskId") or [""]
         task_id = task_ids[0]
         if not task_id:
-            return _json(200, {"code": 400, "msg": "taskId is required", "data": None})
+            return json_answer(200, {"code": 400, "msg": "taskId is required", "data": None})
         with self._lock:
             task = self.tasks.get(task_id)
             if task is not None:
@@ -248,18 +263,44 @@ class Simulator:
                 self.stats.by_task[task_id] = self.stats.by_task.get(task_id, 0) + 1
             record = task.record(self.now(), self.files_url) if task is not None else None
         if record is None:
-            return _json(200, {"code": 422, "msg": "recordInfo is null", "data": None})
-        return _json(200, {"code": 200, "msg": "success", "data": record})
+            return json_answer(200, {"code": 422, "msg": "recordInfo is null", "data": None})
+        return json_answer(200, {"code": 200, "msg": "success", "data": record})
 
-    def answer_credit(self, authorization: str | None) -> tuple[int, dict[str, str], bytes]:
+    def answer_credit(self, authorization: str | None) -> Answer:
         refused = self._gate(authorization)
         if refused is not None:
             return refused
         with self._lock:
             balance = self.credits
-        return _json(200, {"code": 200, "msg": "success", "data": int(balance) if balance.is_integer() else balance})
+        data = int(balance) if balance.is_integer() else balance
+        return json_answer(200, {"code": 200, "msg": "success", "data": data})
 
-    def _gate(self, authorization: str | None) -> tuple[int, dict[str, str], bytes] | None:
+    def answer_generate(self, body: bytes, authorization: str | None) -> Answer:
+        """``POST /api/v1/mj/generate``: a new task from the body's parameters (its paramJson echoes them), paid
+        for from the balance (402 when it does not cover the task)."""
+        refused = self._gate(authorization)
+        if refused is not None:
+            return refused
+        try:
+            params = json.loads(body or b"null")
+        except ValueError:
+            params = None
+        problem = invalid_generate(params)
+        if problem is not None:
+            return json_answer(200, {"code": 422, "msg": problem, "data": None})
+        assert isinstance(params, dict)
+        speed = str(params.get("speed") or "fast").lower()
+        with self._lock:
+            if self.credits < TASK_COST[speed]:
+                return json_answer(200, {"code": 402, "msg": "Insufficient credits", "data": None})
+            task = make_task(
+                self.rng, self.now(), task_type=params["taskType"], speed=speed, failure_rate=self.failure_rate
+            )
+            task.params = dict(params)
+            self._charge(task)
+        return json_answer(200, {"code": 200, "msg": "success", "data": {"taskId": task.task_id}})
+
+    def _gate(self, authorization: str | None) -> Answer | None:
         """What every API request goes through: counting, latency, the rate limit, injected faults and the key.
         An answer when the request is refused there, else None."""
         with self._lock:
@@ -273,21 +314,21 @@ class Simulator:
             if wait > 0:
                 with self._lock:
                     self.stats.rate_limited += 1
-                return _json(
+                return json_answer(
                     429,
                     {"code": 429, "msg": "Too many requests", "data": None},
                     {"Retry-After": str(max(1, math.ceil(wait)))},
                 )
         fault = self._next_fault()
         if fault is not None:
-            answer = _fault_answer(fault)
+            answer = fault_answer(fault)
             if answer is not None:
                 return answer
         if authorization != f"Bearer {self.api_key}":
-            return _json(200, {"code": 401, "msg": "You do not have access permissions", "data": None})
+            return json_answer(200, {"code": 401, "msg": "You do not have access permissions", "data": None})
         return None
 
-    def answer_file(self, path: str, authorization: str | None) -> tuple[int, dict[str, str], bytes]:
+    def answer_file(self, path: str, authorization: str | None) -> Answer:
         with self._lock:
             self.stats.image_requests += 1
             if authorization:
@@ -308,85 +349,3 @@ class Simulator:
             return 404, {"Content-Type": "text/plain"}, b"not found"
         body = render_jpeg(self.seed, task_id, index, self.image_size)
         return 200, {"Content-Type": "image/jpeg"}, body
-
-
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode()
-
-
-def _fault_answer(fault: Fault) -> tuple[int, dict[str, str], bytes] | None:
-    kind = fault.kind
-    if kind == "500":
-        return _json(500, {"code": 500, "msg": "Internal Server Error", "data": None})
-    if kind == "429":
-        return _json(
-            429,
-            {"code": 429, "msg": fault.message or "Too many requests", "data": None},
-            {"Retry-After": str(int(fault.arg or 1))},
-        )
-    if kind == "html":
-        page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
-        return 502, {"Content-Type": "text/html"}, page
-    if kind == "malformed":
-        return 200, {"Content-Type": "application/json"}, b'{"code": 200, "msg": "success", "data": {"taskId'
-    if kind == "wrongshape":
-        return _json(200, ["unexpected", "shape"])
-    if kind == "code":
-        msg = fault.message or f"simulated code {int(fault.arg)}"
-        return _json(200, {"code": int(fault.arg), "msg": msg, "data": None})
-    if kind == "slow":
-        time.sleep(fault.arg or 5.0)
-        return None
-    if kind == "reset":
-        return 0, {}, b""
-    return None
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hangs up (a timeout, a cancelled download) is normal here, not worth a traceback."""
-        import sys
-
-        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
-            super().handle_error(request, client_address)
-
-
-def _handler_for(sim: Simulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # else keep-alive adds ~44 ms per request (README, Design)
-        server_version = "kie-sim/1"
-
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            auth = self.headers.get("Authorization")
-            if parts.path == "/api/v1/mj/record-info":
-                status, headers, body = sim.answer_record_info(parts.query, auth)
-            elif parts.path == "/api/v1/chat/credit":
-                status, headers, body = sim.answer_credit(auth)
-            elif parts.path.startswith("/files/"):
-                status, headers, body = sim.answer_file(parts.path, auth)
-            elif parts.path.startswith("/odd/"):
-                status, headers, body = odd_answer(parts.path[5:], self.headers.get("Host", ""))
-            else:
-                status, headers, body = _json(404, {"code": 404, "msg": "Not Found", "data": None})
-            if status == 0:  # simulated connection reset
-                self.close_connection = True
-                return
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            if "X-No-Length" in headers:  # body delimited by closing the connection
-                self.close_connection = True
-                self.send_header("Connection", "close")
-            else:
-                self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return  # quiet: the dashboard shares the terminal
-
-    return Handler

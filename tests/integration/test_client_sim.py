@@ -125,3 +125,34 @@ async def test_rate_limited_simulator_answers_429(fake_clock) -> None:  # type: 
             outcomes = [(await client.fetch_once(task.task_id)).outcome for _ in range(5)]
     assert Outcome.RATE_LIMITED in outcomes
     assert limited.stats.rate_limited >= 1
+
+
+async def test_generate_creates_a_task_whose_params_echo_the_body(sim: Simulator) -> None:
+    body = {
+        "taskType": "mj_txt2img",
+        "prompt": "a heron in the rain",
+        "speed": "relaxed",
+        "aspectRatio": "16:9",
+        "version": "7",
+        "someFutureKey": {"kept": True},  # unknown keys pass through
+    }
+    before = sim.credits
+    async with _client(sim) as client:
+        submitted = await client.generate(body)
+        assert submitted.ok and submitted.task_id is not None
+        fetch = await client.fetch(submitted.task_id)
+    assert fetch.ok and fetch.task is not None and dict(fetch.task.params) == body
+    assert fetch.task.status is Status.GENERATING and sim.credits == before - 4  # a relaxed task's price
+
+
+async def test_generate_refusals_are_typed_and_never_retried(sim: Simulator) -> None:
+    async with _client(sim) as client:
+        invalid = await client.generate({"taskType": "mj_txt2img", "speed": "fast"})
+        assert invalid.answer.outcome is Outcome.VALIDATION and invalid.answer.api_message == "prompt is required"
+        sim.credits = 3.0
+        broke = await client.generate({"taskType": "mj_txt2img", "prompt": "p", "speed": "fast"})
+        assert broke.answer.outcome is Outcome.NO_CREDITS and broke.task_id is None
+        sim.inject("500", count=1)
+        asked = sim.stats.requests
+        failed = await client.generate({"taskType": "mj_txt2img", "prompt": "p", "speed": "relaxed"})
+    assert failed.answer.outcome is Outcome.SERVER_ERROR and sim.stats.requests == asked + 1  # one POST only

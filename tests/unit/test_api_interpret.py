@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -16,7 +18,7 @@ from mjdash.core.api.client import (
     interpret,
     parse_retry_after,
 )
-from mjdash.core.api.outcomes import Kind, interpret_balance
+from mjdash.core.api.outcomes import Kind, interpret_balance, interpret_submission
 from mjdash.core.model import Status
 
 
@@ -235,3 +237,36 @@ async def test_the_balance_is_retried_and_honours_retry_after(fake_clock) -> Non
     await client.aclose()
     assert balance.ok and balance.credits == 10.0
     assert seen == ["/api/v1/chat/credit"] * 2 and max(fake_clock.sleeps) >= 7
+
+
+@pytest.mark.parametrize(
+    ("response", "outcome", "task_id"),
+    [
+        (_response(200, {"code": 200, "msg": "success", "data": {"taskId": "abc123"}}), Outcome.OK, "abc123"),
+        (_response(200, {"code": 200, "msg": "success", "data": {}}), Outcome.BAD_SHAPE, None),
+        (_response(200, {"code": 200, "msg": "success", "data": "abc"}), Outcome.BAD_SHAPE, None),
+        (_response(200, {"code": 402, "msg": "Insufficient credits", "data": None}), Outcome.NO_CREDITS, None),
+        (_response(200, {"code": 422, "msg": "prompt is required", "data": None}), Outcome.VALIDATION, None),
+        (_response(200, {"code": 455, "msg": "maintenance", "data": None}), Outcome.MAINTENANCE, None),
+    ],
+)
+def test_a_generate_answer_is_read_like_a_record(response: httpx.Response, outcome: Outcome, task_id: str) -> None:
+    submission = interpret_submission(response)
+    assert submission.answer.outcome is outcome and submission.task_id == task_id
+    assert submission.ok is (outcome is Outcome.OK) and submission.message
+
+
+async def test_generate_posts_the_body_once_even_on_a_timeout() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        raise httpx.ReadTimeout("slow", request=request)
+
+    client = KieClient("k", transport=httpx.MockTransport(handler), retry=RetryPolicy(attempts=5, total_s=100))
+    submission = await client.generate({"taskType": "mj_txt2img", "prompt": "p"})
+    await client.aclose()
+    assert submission.answer.outcome is Outcome.TIMEOUT and len(seen) == 1  # not idempotent: never sent twice
+    assert seen[0].method == "POST" and seen[0].url.path == "/api/v1/mj/generate"
+    assert json.loads(seen[0].content) == {"taskType": "mj_txt2img", "prompt": "p"}
+    assert seen[0].headers["authorization"] == "Bearer k"

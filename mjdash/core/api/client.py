@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import httpx
 from tenacity import (
@@ -37,12 +37,15 @@ from mjdash.core.api.credentials import DEFAULT_BASE_URL, Secret
 from mjdash.core.api.outcomes import (
     CREDITS,
     EXPLANATIONS,
+    GENERATE,
     Balance,
     Fetch,
     Outcome,
+    Submission,
     explain_code,
     interpret,
     interpret_balance,
+    interpret_submission,
     one_line,
     parse_retry_after,
 )
@@ -63,6 +66,7 @@ __all__ = [
 
 RECORD_INFO_PATH = "/api/v1/mj/record-info"
 CREDIT_PATH = "/api/v1/chat/credit"
+GENERATE_PATH = "/api/v1/mj/generate"
 A = TypeVar("A")  # an answer: a Fetch, or a Balance
 
 
@@ -195,13 +199,28 @@ class KieClient:
         """The account's credit balance, retrying transient outcomes within the retry policy."""
         return await self._retried(self.credits_once, lambda balance: balance.answer, retry)
 
+    async def generate(self, params: Mapping[str, Any]) -> Submission:
+        """Create a task from ``params`` (paramJson's fields): one POST, never retried — it is not idempotent,
+        and every accepted call spends credits. A timeout leaves it unknown whether the task was created."""
+        response = await self._send(GENERATE, "POST", GENERATE_PATH, json=dict(params))
+        if isinstance(response, Fetch):
+            return Submission(response)
+        submission = interpret_submission(response)
+        self._blocking(submission.answer)
+        return submission
+
     async def _get(self, label: str, path: str, params: dict[str, str] | None) -> httpx.Response | Fetch:
-        """One GET on the API (after any active Retry-After): the response, or the Fetch of a failed request."""
+        return await self._send(label, "GET", path, params=params)
+
+    async def _send(
+        self, label: str, method: str, path: str, *, params: dict[str, str] | None = None, json: Any = None
+    ) -> httpx.Response | Fetch:
+        """One request to the API (after any active Retry-After): the response, or the Fetch of a failed one."""
         wait = self.blocked_for
         if wait > 0:
             await self._sleep(wait)
         try:
-            return await self._http.get(path, params=params)
+            return await self._http.request(method, path, params=params, json=json)
         except httpx.TimeoutException:
             return Fetch(label, Outcome.TIMEOUT)
         except httpx.HTTPError as exc:

@@ -12,9 +12,10 @@ import enum
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mjdash.core.model import Status, Task
 from mjdash.core.parse import parse_record
@@ -228,36 +229,70 @@ def interpret(task_id: str, response: httpx.Response) -> Fetch:
 
 
 CREDITS = "credits"  # the "task ID" of a balance request's answer
+GENERATE = "generate"  # the "task ID" of a generate request's answer
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
-class Balance:
-    """The answer to ``GET /api/v1/chat/credit``: its outcome, typed as a task's are, and the credits."""
+class Reply:
+    """An answer about no task: its outcome, typed as a task's are (``answer``), and the value it carries."""
 
     answer: Fetch
-    credits: float | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.answer.outcome is Outcome.OK and self.credits is not None
 
     @property
     def message(self) -> str:
         return self.answer.message
 
 
+@dataclass(frozen=True, slots=True)
+class Balance(Reply):
+    """The answer to ``GET /api/v1/chat/credit``."""
+
+    credits: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.answer.outcome is Outcome.OK and self.credits is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Submission(Reply):
+    """The answer to ``POST /api/v1/mj/generate``: the new task's ID."""
+
+    task_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.answer.outcome is Outcome.OK and self.task_id is not None
+
+
 def interpret_balance(response: httpx.Response) -> Balance:
-    """Turn one credit-balance response into a Balance (pure; no I/O): ``data`` is the balance, a number."""
-    envelope = _envelope(CREDITS, response)
+    """A credit-balance response (pure; no I/O): ``data`` is the balance, a number."""
+    return Balance(*_reply(CREDITS, response, _number))
+
+
+def interpret_submission(response: httpx.Response) -> Submission:
+    """A generate response (pure; no I/O): ``data.taskId`` is the new task."""
+    return Submission(*_reply(GENERATE, response, _task_id))
+
+
+def _reply(label: str, response: httpx.Response, read: Callable[[Any], V | None]) -> tuple[Fetch, V | None]:
+    """An answer whose ``data`` carries one value (``read`` finds it, or None: the body has the wrong shape)."""
+    envelope = _envelope(label, response)
     if isinstance(envelope, Fetch):
-        return Balance(envelope)
+        return envelope, None
     code, _, data, common = envelope
     if code != 200:
-        return Balance(_by_code(CREDITS, code, common))
-    credits = _number(data)
-    if credits is None:
-        return Balance(Fetch(CREDITS, Outcome.BAD_SHAPE, excerpt=one_line(response.text, 80), **common))
-    return Balance(Fetch(CREDITS, Outcome.OK, **common), credits)
+        return _by_code(label, code, common), None
+    value = read(data)
+    if value is None:
+        return Fetch(label, Outcome.BAD_SHAPE, excerpt=one_line(response.text, 80), **common), None
+    return Fetch(label, Outcome.OK, **common), value
+
+
+def _task_id(data: object) -> str | None:
+    task_id = data.get("taskId") if isinstance(data, dict) else None
+    return task_id.strip() if isinstance(task_id, str) and task_id.strip() else None
 
 
 def _number(value: object) -> float | None:
