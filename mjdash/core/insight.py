@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mjdash.core.engine.schedule import Durations, norm_speed
+from mjdash.core.engine.schedule import RECENT, Durations, norm_speed
 from mjdash.core.model import Status, Task
 from mjdash.core.triage import FailureGroup, group_failures
 
@@ -66,11 +66,12 @@ class Summary:
         by_kind: dict[tuple[str | None, str | None], list[float]] = {}
         finishes: list[float] = []
         for task in rows:
-            if task.is_final and task.completed_at is not None:
+            if task.completed_at is not None and task.status.is_final:
                 finishes.append(task.completed_at)
-            if task.status is Status.SUCCESS and task.duration_s is not None:
-                learned.learn(task.task_type, task.speed, task.duration_s)
-                by_kind.setdefault((task.task_type, norm_speed(task.speed)), []).append(task.duration_s)
+            if task.status is Status.SUCCESS and (took := task.duration_s) is not None:
+                by_kind.setdefault((task.task_type, norm_speed(task.speed)), []).append(took)
+        for (task_type, speed), values in by_kind.items():
+            learned.learn_all((task_type, speed, took) for took in values[-RECENT:])
         durations = [
             KindDurations(kind[0], kind[1], len(values), _quantile(values, 0.5), _quantile(values, 0.95))
             for kind, values in sorted(by_kind.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1])))

@@ -4,6 +4,7 @@ computes off the event loop, and asks for a new one every two seconds while it i
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 
 from rich.text import Text
@@ -50,11 +51,15 @@ class InsightScreen(ModalScreen[Chosen | None]):
 
     def on_mount(self) -> None:
         self.reload()
-        self.set_interval(REFRESH_EVERY, self.reload)
 
     @work(exclusive=True, group="insight", exit_on_error=False)
     async def reload(self) -> None:
-        self.show(await self.load())
+        """A new summary, then the next one after REFRESH_EVERY — or after twenty times as long as this one took
+        (0.2 s at 100,000 tasks, on the store's thread): it never takes more than a twentieth of the time."""
+        started = time.perf_counter()
+        summary = await self.load()
+        self.show(summary)
+        self.set_timer(max(REFRESH_EVERY, 20 * (time.perf_counter() - started)), self.reload)
 
     def show(self, summary: Summary) -> None:
         self.summary = summary
