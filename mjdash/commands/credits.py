@@ -22,9 +22,13 @@ def run(settings: Settings, as_json: bool) -> int:
     if not balance.ok or balance.credits is None:
         err(f"cannot read the credit balance: {balance.message}")
         return EXIT_FAILED
-    credits = int(balance.credits) if balance.credits.is_integer() else balance.credits
     if as_json:
-        print(json.dumps({"credits": credits, "checked_at": iso_epoch(time.time())}))
+        print(json.dumps({"credits": whole(balance.credits), "checked_at": iso_epoch(time.time())}))
     else:
-        print(f"credits: {credits:,}")
+        print(f"credits: {whole(balance.credits):,}")
     return EXIT_OK
+
+
+def whole(credits: float) -> int | float:
+    """A balance as kie.ai sends it: 4976, not 4976.0."""
+    return int(credits) if credits.is_integer() else credits

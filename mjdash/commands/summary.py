@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mjdash.commands.common import EXIT_FAILED, EXIT_OK, err
+from mjdash.commands.credits import ask, whole
 from mjdash.commands.watchlist import open_store
 from mjdash.config import Settings
 from mjdash.core import aio
@@ -48,8 +49,6 @@ def run(settings: Settings, batch: str | None, as_json: bool, offline: bool) -> 
 
 
 def _credits(settings: Settings) -> float | None:
-    from mjdash.commands.credits import ask
-
     if not settings.api_key:
         err("credits: unknown — no API key (set KIE_API_KEY, or pass --offline)")
         return None
@@ -73,8 +72,7 @@ def render(summary: Summary, batch: str | None) -> list[object]:
         ),
     ]
     if summary.credits is not None:
-        credits = int(summary.credits) if summary.credits.is_integer() else summary.credits
-        parts.append(Text(f"credits: {credits:,}"))
+        parts.append(Text(f"credits: {whole(summary.credits):,}"))
     if summary.durations:
         table = Table(title="durations of successful tasks", title_justify="left", box=None, pad_edge=False)
         for column in ("type", "speed", "count", "p50", "p95"):

@@ -8,7 +8,7 @@ screen, which offers the demo.
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import os
 import shutil
 import subprocess
@@ -113,8 +113,12 @@ def _spawner() -> Callable[[list[str]], None] | None:
     if shutil.which("notify-send") is None:
         return None
 
+    def run(argv: list[str]) -> None:
+        with contextlib.suppress(OSError):  # removed since, or not executable: the terminal's escape went out anyway
+            subprocess.run(argv, capture_output=True, timeout=10, check=False)
+
     def spawn(argv: list[str]) -> None:
-        asyncio.get_running_loop().run_in_executor(None, functools.partial(subprocess.run, argv, capture_output=True))
+        asyncio.get_running_loop().run_in_executor(None, run, argv)
 
     return spawn
 

@@ -476,7 +476,7 @@ async def test_a_request_besides_the_polls_takes_a_slot_of_the_budget(tmp_path: 
         async def ask_every_second() -> None:
             for _ in range(25):
                 await within_budget(engine, balance)
-                await asyncio.sleep(1.0)
+                await clock.sleep(1.0)
 
         asker = asyncio.ensure_future(ask_every_second())
         await run_for(engine, 30)
