@@ -21,6 +21,7 @@ examples:
   my-batch-script | mjdash add --batch b1 -   watch every task ID the script prints
   mjdash ls --status failed                show the failures
   mjdash export --format csv --out all.csv everything known, prompts included
+  mjdash resubmit --batch b1 --dry-run     what resubmitting b1's failures would send
   mjdash sim --port 0                      run the kie.ai simulator
   mjdash                                   the dashboard
   mjdash --demo                            the dashboard on the embedded simulator
@@ -123,6 +124,21 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--out", required=True, metavar="DIR", help="folder to save into (<taskId>_<n>.<ext>)")
     _common(download, top=False)
 
+    resubmit = sub.add_parser(
+        "resubmit", help="send failed tasks again with their own parameters (spends credits; asks first)"
+    )
+    resubmit.add_argument("task_ids", nargs="*", metavar="ID")
+    resubmit.add_argument("--batch", metavar="NAME", help="the failed tasks of this batch")
+    resubmit.add_argument("--all", action="store_true", help="every failed task in the watchlist")
+    resubmit.add_argument("--yes", action="store_true", help="do not ask (needed when stdin is not a terminal)")
+    resubmit.add_argument("--dry-run", action="store_true", help="print each body it would send; send nothing")
+    resubmit.add_argument("--again", action="store_true", help="also tasks already resubmitted, or of unknown outcome")
+    resubmit.add_argument(
+        "--include-moderation", action="store_true", help="also tasks that failed moderation (they may fail again)"
+    )
+    resubmit.add_argument("--no-callback", action="store_true", help="leave callBackUrl out of the bodies")
+    _common(resubmit, top=False)
+
     from mjdash.commands import sim as sim_command
 
     sim = sub.add_parser("sim", help="run the kie.ai simulator (demo and test server)")
@@ -194,6 +210,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             from mjdash.commands import download as download_command
 
             return download_command.run(settings, args.task_ids, args.batch, args.all, args.out)
+        if args.command == "resubmit":
+            from mjdash.commands import resubmit as resubmit_command
+
+            return resubmit_command.run(
+                settings,
+                args.task_ids,
+                args.batch,
+                args.all,
+                yes=args.yes,
+                dry_run=args.dry_run,
+                again=args.again,
+                include_moderation=args.include_moderation,
+                no_callback=args.no_callback,
+            )
         if args.command == "export":
             return watchlist.export(settings, args.format, args.out, args.batch, args.status)
     except (UsageError, ConfigError) as exc:

@@ -146,6 +146,8 @@ def row_json(task: Task, expiry_days: float = 14.0) -> dict[str, Any]:
     data["expires_at"] = iso_epoch(expires_at(task, expiry_days))
     data["saved"] = task.saved_at is not None
     data["stuck"] = task.stuck_since is not None and task.status is Status.GENERATING
+    data["retry_of"] = task.retry_of
+    data["retried_by"] = task.retried_by
     return data
 
 
@@ -232,6 +234,8 @@ CSV_FIELDS = [
     "expires_at",
     "saved",
     "stuck",
+    "retry_of",
+    "retried_by",
     "params",
 ]
 

@@ -46,7 +46,7 @@ EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """One task. The fields up to ``stuck_since`` are the watchlist's columns, in ``ROW_COLUMNS`` order."""
+    """One task. The fields up to ``retried_by`` are the watchlist's columns, in ``ROW_COLUMNS`` order."""
 
     task_id: str
     batch: str | None = None
@@ -73,6 +73,8 @@ class Task:
     final_seen_at: float | None = None
     saved_at: float | None = None
     stuck_since: float | None = None  # when the engine flagged it stuck (None: not stuck)
+    retry_of: str | None = None  # the failed task this one resubmitted
+    retried_by: str | None = None  # the latest task that resubmitted this one
     # The last answer's details (empty on a watchlist row read without it).
     params: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
     params_raw: str | None = None  # paramJson text when it was not valid JSON

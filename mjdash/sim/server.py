@@ -142,6 +142,9 @@ class Simulator:
         self._server = QuietServer((host, port), handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        # Called with each new task's ID after generate created it and before the answer leaves: tests hold the
+        # answer there to kill the client between its POST and its write to the store.
+        self.on_generate: Callable[[str], None] | None = None
 
     # -- time -------------------------------------------------------------------------------------------
     @property
@@ -298,6 +301,8 @@ class Simulator:
             )
             task.params = dict(params)
             self._charge(task)
+        if self.on_generate is not None:
+            self.on_generate(task.task_id)
         return json_answer(200, {"code": 200, "msg": "success", "data": {"taskId": task.task_id}})
 
     def _gate(self, authorization: str | None) -> Answer | None:

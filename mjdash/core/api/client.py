@@ -201,30 +201,35 @@ class KieClient:
 
     async def generate(self, params: Mapping[str, Any]) -> Submission:
         """Create a task from ``params`` (paramJson's fields): one POST, never retried — it is not idempotent,
-        and every accepted call spends credits. A timeout leaves it unknown whether the task was created."""
-        response = await self._send(GENERATE, "POST", GENERATE_PATH, json=dict(params))
-        if isinstance(response, Fetch):
-            return Submission(response)
+        and every accepted call spends credits. A timeout leaves it unknown whether the task was created; a
+        connection that could not be opened (``unsent``) did not create one."""
+        try:
+            response = await self._request("POST", GENERATE_PATH, json=dict(params))
+        except httpx.HTTPError as exc:
+            unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+            return Submission(self._failed(GENERATE, exc), unsent=unsent)
         submission = interpret_submission(response)
         self._blocking(submission.answer)
         return submission
 
     async def _get(self, label: str, path: str, params: dict[str, str] | None) -> httpx.Response | Fetch:
-        return await self._send(label, "GET", path, params=params)
+        """One GET to the API: the response, or the Fetch of a failed one."""
+        try:
+            return await self._request("GET", path, params=params)
+        except httpx.HTTPError as exc:
+            return self._failed(label, exc)
 
-    async def _send(
-        self, label: str, method: str, path: str, *, params: dict[str, str] | None = None, json: Any = None
-    ) -> httpx.Response | Fetch:
-        """One request to the API (after any active Retry-After): the response, or the Fetch of a failed one."""
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request to the API, after any active Retry-After."""
         wait = self.blocked_for
         if wait > 0:
             await self._sleep(wait)
-        try:
-            return await self._http.request(method, path, params=params, json=json)
-        except httpx.TimeoutException:
+        return await self._http.request(method, path, **kwargs)
+
+    def _failed(self, label: str, exc: httpx.HTTPError) -> Fetch:
+        if isinstance(exc, httpx.TimeoutException):
             return Fetch(label, Outcome.TIMEOUT)
-        except httpx.HTTPError as exc:
-            return Fetch(label, Outcome.NETWORK, excerpt=self._describe(exc))
+        return Fetch(label, Outcome.NETWORK, excerpt=self._describe(exc))
 
     def _blocking(self, fetch: Fetch) -> Fetch:
         if fetch.retry_after is not None and fetch.outcome in (Outcome.RATE_LIMITED, Outcome.MAINTENANCE):

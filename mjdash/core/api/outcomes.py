@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from mjdash.core.intake.ids import is_valid
 from mjdash.core.model import Status, Task
 from mjdash.core.parse import parse_record
 
@@ -260,6 +261,7 @@ class Submission(Reply):
     """The answer to ``POST /api/v1/mj/generate``: the new task's ID."""
 
     task_id: str | None = None
+    unsent: bool = False  # the request never left (no connection): no task was created
 
     @property
     def ok(self) -> bool:
@@ -291,8 +293,9 @@ def _reply(label: str, response: httpx.Response, read: Callable[[Any], V | None]
 
 
 def _task_id(data: object) -> str | None:
+    """A new task's ID, when it is one (the watchlist and the terminal get nothing else)."""
     task_id = data.get("taskId") if isinstance(data, dict) else None
-    return task_id.strip() if isinstance(task_id, str) and task_id.strip() else None
+    return task_id.strip() if isinstance(task_id, str) and is_valid(task_id.strip()) else None
 
 
 def _number(value: object) -> float | None:

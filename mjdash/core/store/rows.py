@@ -16,7 +16,7 @@ from mjdash.core.parse import details
 ROW_COLUMNS = (
     "task_id, batch, note, added_at, status, task_type, prompt, aspect, speed, version, created_at, "
     "completed_at, n_results, error_code, error_message, api_code, last_polled, last_ok, next_due, "
-    "consecutive_errors, error_since, last_error, final_seen_at, saved_at, stuck_since"
+    "consecutive_errors, error_since, last_error, final_seen_at, saved_at, stuck_since, retry_of, retried_by"
 )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from mjdash.core.errors import StoreError
 
 APPLICATION_ID = 0x6D6A6473  # "mjds"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 15_000
 
@@ -89,6 +89,26 @@ MIGRATIONS: dict[int, str] = {
         term INTEGER NOT NULL
     );
     CREATE TABLE poll_requests (task_id TEXT PRIMARY KEY, at REAL NOT NULL);
+    """,
+    # 4: resubmissions. A task sent again links both ways (retry_of on the new one, retried_by on the original).
+    # Each attempt is written to `resubmissions` *before* its POST ('sending'), then marked with what came of it:
+    # 'sent' (new_task_id), 'refused' (kie.ai said no: nothing was created), 'unknown' (no answer; a task may or
+    # may not exist) or 'abandoned' (the user chose to send again anyway). A row left 'sending' is a process that
+    # died mid-request: its outcome is unknown too.
+    4: """
+    ALTER TABLE tasks ADD COLUMN retry_of TEXT;
+    ALTER TABLE tasks ADD COLUMN retried_by TEXT;
+    CREATE TABLE resubmissions (
+        id INTEGER PRIMARY KEY,
+        original TEXT NOT NULL,
+        body TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        state TEXT NOT NULL,
+        new_task_id TEXT,
+        detail TEXT,
+        ended_at REAL
+    );
+    CREATE INDEX resubmissions_original ON resubmissions(original, state);
     """,
 }
 

@@ -1,0 +1,122 @@
+"""``mjdash resubmit [--batch NAME | --all | ID…] [--yes] [--dry-run] [--again] [--include-moderation]
+[--no-callback]``: send failed tasks again with their own parameters, once each, linked to the original.
+
+Lines about each task go to stderr (skipped, refused, waiting), the links made go to stdout (``ORIGINAL NEW``),
+and a dry run prints each body it would send to stdout. Exit 0 when everything to be sent was sent, 1 when any
+was not (or when an earlier resubmission's outcome is unknown, or a named task was skipped), 2 for usage errors.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+
+from mjdash.commands.common import EXIT_FAILED, EXIT_OK, UsageError, err, make_client, valid_ids
+from mjdash.commands.watchlist import open_store
+from mjdash.config import Settings
+from mjdash.core import aio
+from mjdash.core.api.outcomes import Submission
+from mjdash.core.clock import SystemClock
+from mjdash.core.engine.ratelimit import RateLimiter
+from mjdash.core.resubmit import Candidate, Plan, Progress, Report, Step, plan_from, send
+from mjdash.core.store.database import Store
+from mjdash.core.text import safe, safe_json
+from mjdash.core.timefmt import duration
+
+
+def run(
+    settings: Settings,
+    task_ids: list[str],
+    batch: str | None,
+    every: bool,
+    *,
+    yes: bool = False,
+    dry_run: bool = False,
+    again: bool = False,
+    include_moderation: bool = False,
+    no_callback: bool = False,
+    ask: Callable[[str], str] = input,
+    interactive: Callable[[], bool] = sys.stdin.isatty,
+) -> int:
+    if sum((bool(task_ids), batch is not None, every)) != 1:
+        raise UsageError("name the tasks to resubmit: task IDs, --batch NAME or --all")
+    ids = valid_ids(task_ids) if task_ids else None
+    with open_store(settings) as store:
+        found = plan_from(
+            store, ids=ids, batch=batch, again=again, include_moderation=include_moderation, no_callback=no_callback
+        )
+        for skipped in found.skipped:
+            err(f"skip {skipped.task_id}: {skipped.reason}")
+        if found.unknown:
+            count = len(found.unknown)
+            err(f"{count} resubmission{'s' if count != 1 else ''} with unknown outcome: check kie.ai's logs")
+        named_skipped = ids is not None and bool(found.skipped)
+        failed = named_skipped or bool(found.unknown)
+        if not found.send:
+            err("nothing to resubmit" + (f" in batch {batch!r}" if batch is not None else ""))
+            return EXIT_FAILED if failed else EXIT_OK
+        if dry_run:
+            _print_bodies(found.send)
+            err(f"dry run: {_tasks(len(found.send))} would be resubmitted; nothing was sent")
+            return EXIT_FAILED if failed else EXIT_OK
+        if not yes:
+            if not interactive():
+                raise UsageError("resubmit spends credits: confirm with --yes (or see what it sends with --dry-run)")
+            try:
+                answer = ask(f"resubmit {_tasks(len(found.send))} (spends credits)? [y/N] ")
+            except EOFError:
+                answer = ""
+            if answer.strip().lower() not in ("y", "yes"):
+                err("nothing was sent")
+                return EXIT_FAILED
+        report = aio.run(_send(settings, store, found, again))
+    _summarise(report, found)
+    return EXIT_OK if report.complete and not failed else EXIT_FAILED
+
+
+async def _send(settings: Settings, store: Store, found: Plan, again: bool) -> Report:
+    clock = SystemClock()
+    limiter = RateLimiter(settings.rate, clock)  # no faster than the engine would ask
+
+    async def gate(request: Callable[[], Awaitable[Submission]]) -> Submission:
+        await limiter.acquire()
+        return await request()
+
+    async with make_client(settings) as client:
+        return await send(
+            found.send, client=client, store=store, gate=gate, sleep=clock.sleep, again=again, progress=_progress
+        )
+
+
+def _progress(event: Progress) -> None:
+    if event.step is Step.SENT:
+        print(f"{event.task_id} {event.new_task_id}", flush=True)
+    elif event.step is Step.WAITING:
+        err(f"{event.message} — waiting {duration(event.wait_s)} before resubmitting {event.task_id}")
+    else:
+        err(f"not resubmitted {event.task_id}: {event.message}")
+
+
+def _print_bodies(candidates: list[Candidate]) -> None:
+    for candidate in candidates:
+        task = candidate.task
+        where = f" (batch {task.batch})" if task.batch else ""
+        print(safe(f"{task.task_id}{where} would be sent as:"))
+        print(safe_json(candidate.body, indent=2))
+
+
+def _summarise(report: Report, found: Plan) -> None:
+    parts = [f"resubmitted {len(report.sent)} of {len(found.send)}"]
+    if report.refused:
+        parts.append(f"{len(report.refused)} refused")
+    if report.unknown:
+        parts.append(f"{len(report.unknown)} with unknown outcome")
+    if found.skipped:
+        parts.append(f"{len(found.skipped)} skipped")
+    err(", ".join(parts))
+    if report.stopped:
+        err(f"stopped: {report.stopped}; {_tasks(len(report.not_sent))} not sent")
+
+
+def _tasks(count: int) -> str:
+    return f"{count} task{'s' if count != 1 else ''}"
