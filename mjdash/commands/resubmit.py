@@ -9,17 +9,17 @@ was not (or when an earlier resubmission's outcome is unknown, or a named task w
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from mjdash.commands.common import EXIT_FAILED, EXIT_OK, UsageError, err, make_client, valid_ids
 from mjdash.commands.watchlist import open_store
 from mjdash.config import Settings
 from mjdash.core import aio
-from mjdash.core.api.outcomes import Submission
 from mjdash.core.clock import SystemClock
 from mjdash.core.engine.ratelimit import RateLimiter
-from mjdash.core.resubmit import Candidate, Plan, Progress, Report, Step, plan_from, send
+from mjdash.core.resubmit import Candidate, Plan, Progress, Report, Sender, Step, count, paced, plan_from, send
 from mjdash.core.store.database import Store
+from mjdash.core.store.gateway import StoreGateway
 from mjdash.core.text import safe, safe_json
 from mjdash.core.timefmt import duration
 
@@ -48,8 +48,7 @@ def run(
         for skipped in found.skipped:
             err(f"skip {skipped.task_id}: {skipped.reason}")
         if found.unknown:
-            count = len(found.unknown)
-            err(f"{count} resubmission{'s' if count != 1 else ''} with unknown outcome: check kie.ai's logs")
+            err(f"{count(len(found.unknown), 'resubmission')} with unknown outcome: check kie.ai's logs")
         named_skipped = ids is not None and bool(found.skipped)
         failed = named_skipped or bool(found.unknown)
         if not found.send:
@@ -57,35 +56,32 @@ def run(
             return EXIT_FAILED if failed else EXIT_OK
         if dry_run:
             _print_bodies(found.send)
-            err(f"dry run: {_tasks(len(found.send))} would be resubmitted; nothing was sent")
+            err(f"dry run: {count(len(found.send), 'task')} would be resubmitted; nothing was sent")
             return EXIT_FAILED if failed else EXIT_OK
         if not yes:
             if not interactive():
                 raise UsageError("resubmit spends credits: confirm with --yes (or see what it sends with --dry-run)")
             try:
-                answer = ask(f"resubmit {_tasks(len(found.send))} (spends credits)? [y/N] ")
+                answer = ask(f"resubmit {count(len(found.send), 'task')} (spends credits)? [y/N] ")
             except EOFError:
                 answer = ""
             if answer.strip().lower() not in ("y", "yes"):
                 err("nothing was sent")
                 return EXIT_FAILED
         report = aio.run(_send(settings, store, found, again))
-    _summarise(report, found)
+    err(report.line(found))
     return EXIT_OK if report.complete and not failed else EXIT_FAILED
 
 
 async def _send(settings: Settings, store: Store, found: Plan, again: bool) -> Report:
     clock = SystemClock()
-    limiter = RateLimiter(settings.rate, clock)  # no faster than the engine would ask
-
-    async def gate(request: Callable[[], Awaitable[Submission]]) -> Submission:
-        await limiter.acquire()
-        return await request()
-
-    async with make_client(settings) as client:
-        return await send(
-            found.send, client=client, store=store, gate=gate, sleep=clock.sleep, again=again, progress=_progress
-        )
+    db = StoreGateway(store)
+    try:
+        async with make_client(settings) as client:
+            sender = Sender(client, paced(RateLimiter(settings.rate, clock)), clock.sleep)  # the engine's rate
+            return await send(found.send, sender=sender, db=db, again=again, progress=_progress)
+    finally:
+        db.close()
 
 
 def _progress(event: Progress) -> None:
@@ -103,20 +99,3 @@ def _print_bodies(candidates: list[Candidate]) -> None:
         where = f" (batch {task.batch})" if task.batch else ""
         print(safe(f"{task.task_id}{where} would be sent as:"))
         print(safe_json(candidate.body, indent=2))
-
-
-def _summarise(report: Report, found: Plan) -> None:
-    parts = [f"resubmitted {len(report.sent)} of {len(found.send)}"]
-    if report.refused:
-        parts.append(f"{len(report.refused)} refused")
-    if report.unknown:
-        parts.append(f"{len(report.unknown)} with unknown outcome")
-    if found.skipped:
-        parts.append(f"{len(found.skipped)} skipped")
-    err(", ".join(parts))
-    if report.stopped:
-        err(f"stopped: {report.stopped}; {_tasks(len(report.not_sent))} not sent")
-
-
-def _tasks(count: int) -> str:
-    return f"{count} task{'s' if count != 1 else ''}"

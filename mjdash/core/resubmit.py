@@ -21,15 +21,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mjdash.core.api.outcomes import Outcome, Submission
+from mjdash.core.engine.ratelimit import RateLimiter
 from mjdash.core.model import Status, Task
 from mjdash.core.store import resubmissions
-from mjdash.core.store.resubmissions import Intent
+from mjdash.core.store.resubmissions import Intent, request_text
 from mjdash.core.store.rows import with_record
 from mjdash.core.timefmt import local
 from mjdash.core.triage import Kind, classify
 
 if TYPE_CHECKING:
     from mjdash.core.store.database import Store
+    from mjdash.core.store.gateway import StoreGateway
 
 FAILURES = (Status.FAILED, Status.GENERATION_FAILED)
 MAX_WAITS = 5  # Retry-After waits for one task before the run gives up on it
@@ -170,13 +172,67 @@ class Report:
         """Everything that was to be sent was sent."""
         return not (self.refused or self.unknown or self.not_sent)
 
+    def line(self, planned: Plan) -> str:
+        """ "resubmitted 2 of 3, 1 refused, 4 skipped", and why it stopped early if it did."""
+        parts = [f"resubmitted {len(self.sent)} of {len(planned.send)}"]
+        if self.refused:
+            parts.append(f"{len(self.refused)} refused")
+        if self.unknown:
+            parts.append(f"{len(self.unknown)} with unknown outcome")
+        if planned.skipped:
+            parts.append(f"{len(planned.skipped)} skipped")
+        text = ", ".join(parts)
+        if self.stopped:
+            text += f" — stopped: {self.stopped}; {count(len(self.not_sent), 'task')} not sent"
+        return text
+
+
+def count(n: int, noun: str) -> str:
+    """ "1 task", "3 tasks"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def retry_row(original: Task, new_task_id: str, body: Mapping[str, Any], now: float) -> Task:
+    """The new task as the watchlist holds it before its first poll: the original's batch, and what the body
+    says of the request (``resubmissions.sent`` writes the same)."""
+    return Task(
+        new_task_id,
+        batch=original.batch,
+        added_at=now,
+        task_type=request_text(body.get("taskType")),
+        prompt=request_text(body.get("prompt")),
+        aspect=request_text(body.get("aspectRatio")),
+        speed=request_text(body.get("speed")),
+        version=request_text(body.get("version")),
+        retry_of=original.task_id,
+    )
+
 
 class Generator(Protocol):
     async def generate(self, params: Mapping[str, Any]) -> Submission: ...
 
 
 Gate = Callable[[Callable[[], Awaitable[Submission]]], Awaitable[Submission]]  # paces a request, then sends it
-Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Sender:
+    """What a run sends with: the client, the pacing of its requests, and the sleep for Retry-After."""
+
+    client: Generator
+    gate: Gate
+    sleep: Callable[[float], Awaitable[None]]
+
+
+def paced(limiter: RateLimiter) -> Gate:
+    """A gate that keeps to ``limiter``'s rate (where no engine is running to share a budget with)."""
+
+    async def gate(request: Callable[[], Awaitable[Submission]]) -> Submission:
+        await limiter.acquire()
+        return await request()
+
+    return gate
+
 
 _STOP = {
     Outcome.NO_CREDITS: "the kie.ai account is out of credits (402) — top up, then resubmit the rest",
@@ -190,22 +246,22 @@ _WAIT = frozenset({Outcome.RATE_LIMITED, Outcome.MAINTENANCE})
 async def send(
     candidates: list[Candidate],
     *,
-    client: Generator,
-    store: Store,
-    gate: Gate,
-    sleep: Sleep,
+    sender: Sender,
+    db: StoreGateway,
     again: bool = False,
     progress: Callable[[Progress], None] = lambda _: None,
 ) -> Report:
-    """Send each candidate's body once, writing the intent before each POST; see the module's rules."""
+    """Send each candidate's body once, writing the intent (on the store's thread) before each POST; see the
+    module's rules."""
     report = Report()
+    run = _Run(sender, db, report, progress)
     for index, candidate in enumerate(candidates):
         original = candidate.task.task_id
-        intent = resubmissions.begin(store, original, candidate.body, again=again)
+        intent = await db(resubmissions.begin, db.store, original, candidate.body, again=again)
         if intent is None:
             progress(Progress(Step.RACED, original, message="another run resubmitted it first"))
             continue
-        stop = await _one(candidate, intent, client, store, gate, sleep, report, progress)
+        stop = await run.one(candidate, intent)
         if stop is not None:
             report.stopped = stop
             report.not_sent = [c.task.task_id for c in candidates[index + 1 :]]
@@ -213,50 +269,47 @@ async def send(
     return report
 
 
-async def _one(
-    candidate: Candidate,
-    intent: int,
-    client: Generator,
-    store: Store,
-    gate: Gate,
-    sleep: Sleep,
-    report: Report,
-    progress: Callable[[Progress], None],
-) -> str | None:
-    """Send one body (again after each 429/455, within MAX_WAITS); the reason to stop the run, or None."""
-    original = candidate.task.task_id
-    for _ in range(MAX_WAITS + 1):
-        answer = await gate(lambda: client.generate(candidate.body))
-        outcome = answer.answer.outcome
-        if answer.ok and answer.task_id is not None:
-            resubmissions.sent(store, intent, original, answer.task_id, candidate.body)
-            report.sent.append((original, answer.task_id))
-            progress(Progress(Step.SENT, original, answer.task_id))
-            return None
-        if outcome in _WAIT:
-            wait = answer.answer.retry_after
-            wait = DEFAULT_RETRY_AFTER if wait is None else wait
-            if wait > MAX_RETRY_AFTER:
-                break
-            progress(Progress(Step.WAITING, original, message=answer.message, wait_s=wait))
-            await sleep(wait)
-            continue
-        if outcome in _STOP or outcome in _REFUSED or answer.unsent:
-            message = answer.message
-            resubmissions.ended(store, intent, "refused", message)
-            report.refused.append((original, message))
-            progress(Progress(Step.REFUSED, original, message=message))
-            return "could not reach kie.ai; nothing was created" if answer.unsent else _STOP.get(outcome)
-        message = (
-            f"{answer.message} — it may have created a task: check kie.ai's logs "
-            "(not sent again: a POST is not idempotent)"
-        )
-        resubmissions.ended(store, intent, "unknown", message)
-        report.unknown.append((original, message))
-        progress(Progress(Step.UNKNOWN, original, message=message))
-        return "the outcome of a request is unknown, so nothing more was sent"
-    message = "kie.ai kept answering 'too many requests' or 'maintenance' — try again later"
-    resubmissions.ended(store, intent, "refused", message)
-    report.refused.append((original, message))
-    progress(Progress(Step.REFUSED, original, message=message))
-    return message
+@dataclass
+class _Run:
+    sender: Sender
+    db: StoreGateway
+    report: Report
+    progress: Callable[[Progress], None]
+
+    async def one(self, candidate: Candidate, intent: int) -> str | None:
+        """Send one body (again after each 429/455, within MAX_WAITS); the reason to stop the run, or None."""
+        original, body = candidate.task.task_id, candidate.body
+        client = self.sender.client
+        for _ in range(MAX_WAITS + 1):
+            answer = await self.sender.gate(lambda: client.generate(body))
+            outcome = answer.answer.outcome
+            if answer.ok and answer.task_id is not None:
+                await self.db(resubmissions.sent, self.db.store, intent, original, answer.task_id, body)
+                self.report.sent.append((original, answer.task_id))
+                self.progress(Progress(Step.SENT, original, answer.task_id))
+                return None
+            if outcome in _WAIT:
+                wait = answer.answer.retry_after
+                wait = DEFAULT_RETRY_AFTER if wait is None else wait
+                if wait > MAX_RETRY_AFTER:
+                    break
+                self.progress(Progress(Step.WAITING, original, message=answer.message, wait_s=wait))
+                await self.sender.sleep(wait)
+                continue
+            if outcome in _STOP or outcome in _REFUSED or answer.unsent:
+                await self._ended(original, intent, Step.REFUSED, answer.message)
+                return "could not reach kie.ai; nothing was created" if answer.unsent else _STOP.get(outcome)
+            message = (
+                f"{answer.message} — it may have created a task: check kie.ai's logs "
+                "(not sent again: a POST is not idempotent)"
+            )
+            await self._ended(original, intent, Step.UNKNOWN, message)
+            return "the outcome of a request is unknown, so nothing more was sent"
+        message = "kie.ai kept answering 'too many requests' or 'maintenance' — try again later"
+        await self._ended(original, intent, Step.REFUSED, message)
+        return message
+
+    async def _ended(self, original: str, intent: int, step: Step, message: str) -> None:
+        await self.db(resubmissions.ended, self.db.store, intent, step.value, message)
+        (self.report.refused if step is Step.REFUSED else self.report.unknown).append((original, message))
+        self.progress(Progress(step, original, message=message))

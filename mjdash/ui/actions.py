@@ -8,14 +8,15 @@ import shutil
 import subprocess
 import webbrowser
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from mjdash.core.intake.ids import add_summary, extract
 from mjdash.core.media.download import download_tasks
 from mjdash.core.media.images import ImageFetcher, ImageResult
-from mjdash.core.model import Task
+from mjdash.core.model import EMPTY, Task
+from mjdash.core.resubmit import Plan, Progress, Sender, Step, plan_from, retry_row, send
 from mjdash.core.store.gateway import StoreGateway
 from mjdash.core.text import plain, safe
 
@@ -117,3 +118,35 @@ async def save(
     failed = sum(len(v) for v in report.failed.values())
     message = f"saved {report.saved}, already there {report.skipped}, failed {failed} — {folder}"
     return Said(safe(message), "warning" if failed else "information")
+
+
+async def resubmit_plan(db: StoreGateway, task_ids: list[str]) -> Plan:
+    """What resubmitting these tasks would send, and what it would skip and why."""
+    return await db(plan_from, db.store, ids=task_ids)
+
+
+async def resubmit(
+    db: StoreGateway,
+    sender: Sender,
+    planned: Plan,
+    now: Callable[[], float],
+    shown: Callable[[list[Task], str], None],
+    told: Callable[[Said], None],
+) -> Said:
+    """Send what ``planned`` says. Each retry is ``shown`` as it is created (with its original, now linked to it,
+    and the new task's ID); waits and refusals are ``told`` as they happen; the run's one line is returned."""
+    by_id = {c.task.task_id: c for c in planned.send}
+
+    def progress(event: Progress) -> None:
+        if event.step is Step.SENT and event.new_task_id is not None:
+            candidate = by_id[event.task_id]
+            original = replace(candidate.task, retried_by=event.new_task_id, params=EMPTY, result_urls=())
+            shown([original, retry_row(candidate.task, event.new_task_id, candidate.body, now())], event.new_task_id)
+        elif event.step is Step.WAITING:
+            told(Said(safe(f"{event.message} — waiting {event.wait_s:.0f} s, then resubmitting again"), "warning"))
+        elif event.step is not Step.SENT:
+            told(Said(safe(f"{event.task_id} not resubmitted: {event.message}"), "warning"))
+
+    report = await send(planned.send, sender=sender, db=db, progress=progress)
+    severity: Severity = "information" if report.complete else "error" if report.stopped else "warning"
+    return Said(safe(report.line(planned)), severity)

@@ -77,15 +77,17 @@ def checked(row: Task, now: float, stale_after: float, palette: Palette) -> Text
 
 
 def row_cells(row: Task, now: float, palette: Palette = NO_COLOUR, stale_after: float = 120.0) -> dict[str, Text]:
-    """One table row, keyed by column key."""
+    """One table row, keyed by column key. A resubmission's prompt starts with ↻ and its original's short ID; a
+    resubmitted task's error starts with ↻ and its resubmission's."""
     error = row.error_message if row.status.is_failure else None
     if row.status in (Status.NOT_FOUND, Status.ERROR):
         error = row.last_error
+    failure = palette["failure"]
     return {
         "state": state_cell(row.status, row.stuck_since is not None, palette),
         "task": Text(short_id(safe(row.task_id))),
         "type": text((row.task_type or "").removeprefix("mj_"), 13),
-        "prompt": text(row.prompt, 60),
+        "prompt": text(f"↻ {short_id(row.retry_of)} {row.prompt or ''}" if row.retry_of else row.prompt, 60),
         "ar": text(row.aspect, 5),
         "speed": text(row.speed, 7),
         "ver": text(row.version, 4),
@@ -93,5 +95,5 @@ def row_cells(row: Task, now: float, palette: Palette = NO_COLOUR, stale_after: 
         "took": took(row, now, palette),
         "imgs": Text(str(row.n_results) if row.n_results else "", justify="right"),
         "checked": checked(row, now, stale_after, palette),
-        "error": text(error, 60, style=palette["failure"]),
+        "error": text(f"↻ {short_id(row.retried_by)} · {error or ''}" if row.retried_by else error, 60, failure),
     }

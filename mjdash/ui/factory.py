@@ -20,14 +20,16 @@ from typing import Any
 from mjdash.config import Settings
 from mjdash.core.api.client import KieClient, RetryPolicy
 from mjdash.core.api.credentials import Secret
-from mjdash.core.api.outcomes import Balance
+from mjdash.core.api.outcomes import Balance, Submission
 from mjdash.core.clock import Clock, SystemClock
 from mjdash.core.engine.engine import Engine, Fetcher
 from mjdash.core.engine.extra import within_budget
 from mjdash.core.engine.lease import lease_for
+from mjdash.core.engine.ratelimit import RateLimiter
 from mjdash.core.media.cache import ImageCache
 from mjdash.core.media.images import ImageFetcher
 from mjdash.core.notify import Notifier
+from mjdash.core.resubmit import Sender, paced
 from mjdash.core.store.database import Store
 from mjdash.core.store.gateway import StoreGateway
 from mjdash.ui.app import Closer, MjDashApp
@@ -87,6 +89,7 @@ def make_app(
         bell=bell,
         credits=_credits(engine, client),
         alerts=Alerts(Notifier(terminal.write, clock.now, dict(os.environ), _spawner())) if settings.notify else None,
+        sender=_sender(engine, client, settings.rate, clock),
     )
     closers: list[Closer] = [fetcher.aclose]
     close_client = getattr(client, "aclose", None)
@@ -129,6 +132,20 @@ def _credits(engine: Engine | None, client: Any) -> Callable[[], Awaitable[Balan
     if engine is None or ask is None:
         return None
     return lambda: within_budget(engine, ask)
+
+
+def _sender(engine: Engine | None, client: Any, rate: float, clock: Clock) -> Sender | None:
+    """Resubmitting: the client's generate, in the engine's budget (or at its rate when no engine runs)."""
+    if getattr(client, "generate", None) is None:
+        return None
+    if engine is None:
+        return Sender(client, paced(RateLimiter(rate, clock)), clock.sleep)
+    running = engine
+
+    async def gate(request: Callable[[], Awaitable[Submission]]) -> Submission:
+        return await within_budget(running, request)
+
+    return Sender(client, gate, clock.sleep)
 
 
 def make_welcome(config_path: str) -> MjDashApp:

@@ -10,6 +10,8 @@ MAIN_KEYS: list[BindingType] = [
     Binding("a", "add", "Add"),
     Binding("x", "remove", "Remove"),
     Binding("r", "refresh", "Refresh"),
+    Binding("t", "resubmit", "Resubmit"),
+    Binding("g", "linked", "Go to retry/original", show=False),
     Binding("R", "refresh_all", "Refresh all", show=False),
     Binding("p", "pause", "Pause"),
     Binding("slash", "filter", "Filter", key_display="/"),

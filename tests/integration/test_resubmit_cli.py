@@ -162,3 +162,21 @@ def test_a_process_killed_between_its_post_and_the_store_is_never_sent_twice(sim
     assert [d["task_id"] for d in listed] == [original]  # the lost ID is not invented
     forced = run_cli("resubmit", original, "--yes", "--again", env=env)  # the user checked, and chooses to pay
     assert forced.returncode == 0 and len(_generated(sim, before)) == 2
+
+
+def test_on_a_terminal_it_asks_once_and_no_sends_nothing(sim: Simulator, tmp_path: Path) -> None:
+    from mjdash.commands import resubmit
+    from mjdash.config import load_settings
+
+    env = _env(sim, tmp_path)
+    _failed_batch(sim, env, UPSTREAM)
+    settings = load_settings(env)
+    asked: list[str] = []
+    before = set(sim.tasks)
+
+    def answer(reply: str) -> int:
+        return resubmit.run(settings, [], "b1", False, ask=lambda q: asked.append(q) or reply, interactive=lambda: True)
+
+    assert answer("n") == 1 and set(sim.tasks) == before
+    assert asked == ["resubmit 1 task (spends credits)? [y/N] "]
+    assert answer("y") == 0 and len(_generated(sim, before)) == 1

@@ -14,6 +14,7 @@ from mjdash.core.api.outcomes import Fetch, Outcome
 from mjdash.core.engine.events import EngineState, Mode, StateChanged
 from mjdash.ui.factory import make_welcome
 from mjdash.ui.screens.insight import InsightScreen
+from mjdash.ui.screens.resubmit import ResubmitDialog
 from tests.ui.conftest import SIZE, T0, Dash, main, settle, wait_until
 
 
@@ -97,6 +98,22 @@ def test_insight_screen(snap_compare: Any, fixed: Dash) -> None:
         await pilot.press("i")
         screen = pilot.app.screen
         await wait_until(pilot, lambda: isinstance(screen, InsightScreen) and screen.summary is not None)
+        await pilot.pause()
+
+    assert snap_compare(fixed.app(run_engine=False), terminal_size=SIZE, run_before=run_before)
+
+
+def test_resubmit_dialog(snap_compare: Any, fixed: Dash) -> None:
+    """A success, a moderation failure and a timed-out job marked, then `t`: one to send, two skipped and why."""
+    task = fixed.sim.add_task(age=600, duration=90, outcome=3, task_type="mj_txt2img", speed="fast")
+    task.error_code, task.error_message = 501, "Midjourney job failed: the image generation timed out."
+    fixed.store.add([task.task_id], batch="night-run")
+    fixed.poll_all()
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("space", "down", "space", "end", "space", "t")  # rows 0 and 2, and the last
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ResubmitDialog))
         await pilot.pause()
 
     assert snap_compare(fixed.app(run_engine=False), terminal_size=SIZE, run_before=run_before)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,10 @@ import pytest
 from mjdash.core.api.client import KieClient, RetryPolicy
 from mjdash.core.api.outcomes import Submission
 from mjdash.core.model import Status, Task
-from mjdash.core.resubmit import Candidate, Step, body_of, plan, send
+from mjdash.core.resubmit import Candidate, Sender, Step, body_of, plan, send
 from mjdash.core.store import resubmissions
 from mjdash.core.store.database import Store
+from mjdash.core.store.gateway import StoreGateway
 from mjdash.core.store.resubmissions import Intent
 from tests.clocks import FakeClock
 
@@ -91,15 +93,15 @@ async def _run(store: Store, handler: Callable[[httpx.Request], httpx.Response],
         "k", transport=httpx.MockTransport(handler), sleep=clock.sleep, monotonic=clock.monotonic, retry=RetryPolicy()
     )
     steps: list[Step] = []
+    db = StoreGateway(store)
     async with client:
         report = await send(
             [Candidate(_failed(i), dict(PARAMS)) for i in ids],
-            client=client,
-            store=store,
-            gate=_direct,
-            sleep=clock.sleep,
+            sender=Sender(client, _direct, clock.sleep),
+            db=db,
             progress=lambda p: steps.append(p.step),
         )
+    db.close()
     return report, steps, clock
 
 
@@ -177,3 +179,24 @@ async def test_a_task_id_that_is_not_one_is_an_unknown_outcome(tmp_path: Path) -
     with _store(tmp_path, "a") as store:
         report, _, _ = await _run(store, handler, "a")
         assert report.sent == [] and report.unknown and store.count() == 1
+
+
+async def test_requests_keep_to_the_engines_rate(tmp_path: Path) -> None:
+    from mjdash.core.engine.ratelimit import RateLimiter
+    from mjdash.core.resubmit import paced
+
+    clock = FakeClock()
+    sent_at: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent_at.append(clock.now())
+        return httpx.Response(200, json={"code": 200, "msg": "success", "data": {"taskId": f"n{len(sent_at)}"}})
+
+    with _store(tmp_path, "a", "b", "c", "d", "e") as store:
+        db = StoreGateway(store)
+        async with KieClient("k", transport=httpx.MockTransport(handler), sleep=clock.sleep) as client:
+            sender = Sender(client, paced(RateLimiter(2.0, clock)), clock.sleep)
+            report = await send([Candidate(_failed(i), dict(PARAMS)) for i in "abcde"], sender=sender, db=db)
+        db.close()
+    assert len(report.sent) == 5
+    assert all(later - earlier >= 0.5 for earlier, later in pairwise(sent_at))

@@ -98,11 +98,11 @@ def sent(store: Store, intent: int, original: str, new_task_id: str, body: Mappi
                 now,
                 rev,
                 original,
-                _text(body.get("taskType")),
-                _text(body.get("prompt")),
-                _text(body.get("aspectRatio")),
-                _text(body.get("speed")),
-                _text(body.get("version")),
+                request_text(body.get("taskType")),
+                request_text(body.get("prompt")),
+                request_text(body.get("aspectRatio")),
+                request_text(body.get("speed")),
+                request_text(body.get("version")),
             ),
         )
         db.execute("UPDATE tasks SET retried_by = ?, rev = ? WHERE task_id = ?", (new_task_id, rev, original))
@@ -121,7 +121,8 @@ def ended(store: Store, intent: int, state: str, detail: str) -> None:
         )
 
 
-def _text(value: object) -> str | None:
+def request_text(value: object) -> str | None:
+    """A request parameter as a column's text (None for the empty, lists, objects and flags)."""
     if value is None or value == "" or isinstance(value, dict | list | bool):
         return None
     return str(value)

@@ -17,7 +17,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar
 from textual.worker import Worker, WorkerState
 
@@ -30,16 +29,19 @@ from mjdash.core.engine.events import Mode
 from mjdash.core.insight import Summary
 from mjdash.core.intake.follow import FileFollower, FollowError
 from mjdash.core.media.images import ImageFetcher
+from mjdash.core.model import Task
+from mjdash.core.resubmit import Plan, Sender
 from mjdash.core.store.database import StoreError
 from mjdash.core.store.gateway import StoreGateway
 from mjdash.core.text import short_id
 from mjdash.ui import actions
 from mjdash.ui.cells import COLUMN_KEYS
 from mjdash.ui.keys import MAIN_KEYS
-from mjdash.ui.screens.dialogs import ALL_BATCHES, AddDialog, BatchPicker, ConfirmDialog, FolderDialog
+from mjdash.ui.screens.dialogs import ALL_BATCHES, AddDialog, BatchPicker, ConfirmDialog
 from mjdash.ui.screens.help import HelpScreen
-from mjdash.ui.screens.image_view import ImageView
 from mjdash.ui.screens.insight import Chosen, InsightScreen
+from mjdash.ui.screens.resubmit import ResubmitDialog
+from mjdash.ui.screens.results import ResultActions
 from mjdash.ui.state.alerts import Alerts
 from mjdash.ui.state.announce import JOB_TITLES, failure_line, finished_toasts
 from mjdash.ui.state.watchlist import News, WatchlistState
@@ -54,7 +56,7 @@ DETAIL_DELAY = 0.04  # seconds after the cursor stops before the detail pane fol
 ENGINE_RESTART = 10.0  # seconds before a refresh engine that failed is started again
 
 
-class MainScreen(Screen[None]):
+class MainScreen(ResultActions):
     BINDINGS = MAIN_KEYS
 
     def __init__(
@@ -71,8 +73,10 @@ class MainScreen(Screen[None]):
         bell: bool = False,
         credits: Callable[[], Awaitable[Balance]] | None = None,
         alerts: Alerts | None = None,
+        sender: Sender | None = None,
     ) -> None:
-        """``engine`` (None: nobody polls) must report to ``state.engine_event``; ``make_app`` wires them."""
+        """``engine`` (None: nobody polls) must report to ``state.engine_event``; ``make_app`` wires them.
+        ``sender`` resubmits tasks (None: no key)."""
         super().__init__()
         self.settings, self.db, self.store = settings, db, db.store
         self.fetcher, self.clock, self.image_cls = fetcher, clock, image_cls
@@ -80,6 +84,7 @@ class MainScreen(Screen[None]):
         self.bell_on_finish, self.alerts = bell, alerts
         self.follower = FileFollower(follow, db.store) if follow else None
         self.engine = engine
+        self.sender, self.resubmitting = sender, False
         self.credit_poller = CreditPoller(credits) if credits is not None else None
         self.engine_restart = ENGINE_RESTART  # seconds before a failed engine is started again
         # Kept as attributes: queries search the active screen, which may be a dialog.
@@ -228,15 +233,6 @@ class MainScreen(Screen[None]):
         zoomed = self.toggle_class("detail-max").has_class("detail-max")
         (self.detail if zoomed else self.table).focus()
 
-    @work(exclusive=True, group="viewer", exit_on_error=False)
-    async def action_view_image(self) -> None:
-        size = max(256, min(1600, self.size.width * 10))
-        results = await actions.images(self.db, self.fetcher, self.table.selected_id, size)
-        if isinstance(results, actions.Said):
-            self.notify(results.message, severity=results.severity)
-        else:
-            await self.app.push_screen(ImageView(results, 0, self.image_cls))
-
     # -- the watchlist ------------------------------------------------------------------------------------------
     def action_add(self) -> None:
         def added(text: str | None) -> None:
@@ -278,6 +274,62 @@ class MainScreen(Screen[None]):
             self.engine.force([])  # reloads the watchlist
         self.notify(f"removed {len(task_ids)} task(s)")
         self._show_header()
+
+    def action_resubmit(self) -> None:
+        task_ids = self.table.selection()
+        if self.sender is None:
+            self.notify("Resubmitting needs an API key (KIE_API_KEY).", severity="warning")
+        elif self.resubmitting:
+            self.notify("A resubmit is still running: wait for it to finish.", severity="warning")
+        elif task_ids:
+            self._plan_resubmit(task_ids)
+
+    @work(group="store", exit_on_error=False, description="plan a resubmit")
+    async def _plan_resubmit(self, task_ids: list[str]) -> None:
+        planned = await actions.resubmit_plan(self.db, task_ids)
+        if not planned.send:
+            why = planned.skipped[0].reason if len(planned.skipped) == 1 else "none of them is a failed task to send"
+            self.notify(f"Nothing to resubmit: {why}", title="Resubmit", severity="warning", markup=False)
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes and not self.resubmitting:
+                self.resubmitting = True
+                self._resubmit(planned)
+
+        self.app.push_screen(ResubmitDialog(planned, self.state.credits.describe()), confirmed)
+
+    # Not exclusive: a run cancelled between its POST and its write leaves an attempt of unknown outcome.
+    @work(group="resubmit", exit_on_error=False, description="resubmit tasks")
+    async def _resubmit(self, planned: Plan) -> None:
+        def shown(rows: list[Task], new_task_id: str) -> None:
+            with self.table.follow():
+                self.state.added(rows)
+            if self.engine is not None:
+                self.engine.force([new_task_id])
+
+        def told(said: actions.Said) -> None:
+            self.notify(said.message, title="Resubmit", severity=said.severity, markup=False)
+
+        assert self.sender is not None
+        try:
+            said = await actions.resubmit(self.db, self.sender, planned, self.clock.now, shown, told)
+        finally:
+            self.resubmitting = False
+        told(said)
+        self._show_header()
+
+    def action_linked(self) -> None:
+        """`g`: to the task this one resubmitted, or else to the one that resubmitted it."""
+        task = self.state.view.rows_by_id.get(self.table.selected_id or "")
+        target = task and (task.retry_of or task.retried_by)
+        if not target:
+            self.notify("This task is neither a resubmission nor resubmitted.", timeout=3)
+        elif (index := self.state.view.index(target)) is not None:
+            self.table.move_cursor(index)
+        else:
+            where = "hidden by the filter (escape clears it)" if target in self.state.view.rows_by_id else "not watched"
+            self.notify(f"{short_id(target)} is {where}.", severity="warning", markup=False)
 
     def action_refresh(self) -> None:
         task_id = self.table.selected_id
@@ -348,39 +400,6 @@ class MainScreen(Screen[None]):
     def action_sort_reverse(self) -> None:
         view = self.state.view
         self.sort_by(view.sort_column or "state", reverse=not view.sort_reverse)
-
-    # -- copy, open, save ---------------------------------------------------------------------------------------
-    @work(group="clipboard")
-    async def action_copy(self, what: str) -> None:
-        said = await actions.copy(self.db, self.table.selected_id, what, self.app.copy_to_clipboard)
-        if said is not None:
-            self.notify(said.message, severity=said.severity, timeout=3)
-
-    @work(group="browser")
-    async def action_open_url(self) -> None:
-        said = await actions.open_result(self.db, self.table.selected_id)
-        self.notify(said.message, severity=said.severity)
-
-    def action_save(self, scope: str) -> None:
-        ids = self.table.selection() if scope == "task" else list(self.table.shown_ids)
-        if not ids:
-            return
-
-        def chosen(folder: str | None) -> None:
-            if folder:
-                self._save(ids, Path(folder).expanduser())
-
-        self.app.push_screen(FolderDialog(actions.save_title(scope, len(ids)), str(actions.DEFAULT_FOLDER)), chosen)
-
-    @work(group="download", exclusive=True, description="save images")
-    async def _save(self, task_ids: list[str], folder: Path) -> None:
-        bar = self.download_bar
-        bar.display = True
-        said = await actions.save(
-            self.db, self.fetcher, task_ids, folder, lambda done, total: bar.update(total=total, progress=done)
-        )
-        bar.display = False
-        self.notify(said.message, title="Save", markup=False, severity=said.severity)
 
     def action_insight(self) -> None:
         def chosen(group: Chosen | None) -> None:

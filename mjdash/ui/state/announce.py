@@ -28,6 +28,7 @@ JOB_TITLES = {
     "download": "Save failed",
     "clipboard": "Copy failed",
     "browser": "Cannot open the browser",
+    "resubmit": "Resubmit failed",
 }
 
 

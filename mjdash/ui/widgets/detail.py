@@ -62,6 +62,10 @@ def describe(task: Task, now: float, expiry_days: float, palette: Palette = NO_C
     facts.add_row("type", Text(safe(task.task_type or "—")))
     if task.batch:
         facts.add_row("batch", Text(safe(task.batch)))
+    if task.retry_of:
+        facts.add_row("retry of", Text(f"↻ {task.retry_of}  (press g)"))
+    if task.retried_by:
+        facts.add_row("retried by", Text(f"↻ {task.retried_by}  (press g)"))
     if task.created_at:
         facts.add_row("created", Text(f"{local(task.created_at)}  ({ago(task.created_at, now)})"))
     if task.completed_at:
