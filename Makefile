@@ -41,6 +41,7 @@ screenshots: $(STAMP)
 	mkdir -p screenshots
 	for f in tests/ui/__snapshots__/test_snapshots/*.svg; do \
 		cp "$$f" "screenshots/$$(basename "$$f" .svg | sed 's/^test_//; s/\[/-/; s/\]//').svg"; done
+	$(BIN)/python -m tests.browser.screenshots
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

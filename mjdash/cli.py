@@ -22,6 +22,8 @@ examples:
   mjdash ls --status failed                show the failures
   mjdash export --format csv --out all.csv everything known, prompts included
   mjdash resubmit --batch b1 --dry-run     what resubmitting b1's failures would send
+  mjdash report --batch b1 --out b1-report a contact sheet of b1 that opens from disk
+  mjdash serve                             the dashboard in a browser, on http://127.0.0.1:8000
   mjdash sim --port 0                      run the kie.ai simulator
   mjdash                                   the dashboard
   mjdash --demo                            the dashboard on the embedded simulator
@@ -139,6 +141,23 @@ def build_parser() -> argparse.ArgumentParser:
     resubmit.add_argument("--no-callback", action="store_true", help="leave callBackUrl out of the bodies")
     _common(resubmit, top=False)
 
+    report = sub.add_parser("report", help="the batch as a web page that stands on its own (thumbnails, no network)")
+    report.add_argument("task_ids", nargs="*", metavar="ID")
+    report.add_argument("--batch", metavar="NAME", help="only this batch")
+    report.add_argument("--status", metavar="S[,S…]", help="only these states")
+    report.add_argument("--out", required=True, metavar="DIR", help="folder for index.html, thumbs/ and report.json")
+    report.add_argument("--open", action="store_true", help="open the page in the browser when it is written")
+    report.add_argument("--offline", action="store_true", help="do not ask kie.ai for the credit balance")
+    _common(report, top=False)
+
+    serve = sub.add_parser("serve", help="the dashboard in a web browser (textual-serve)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--public", action="store_true", help="allow a non-loopback --host: anyone who reaches it can act"
+    )
+    _common(serve, top=False)
+
     from mjdash.commands import sim as sim_command
 
     sim = sub.add_parser("sim", help="run the kie.ai simulator (demo and test server)")
@@ -224,6 +243,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                 include_moderation=args.include_moderation,
                 no_callback=args.no_callback,
             )
+        if args.command == "report":
+            from mjdash.commands import report as report_command
+
+            return report_command.run(
+                settings,
+                args.task_ids,
+                args.batch,
+                args.status,
+                args.out,
+                open_after=args.open,
+                offline=args.offline,
+            )
+        if args.command == "serve":
+            from mjdash.commands import serve as serve_command
+
+            return serve_command.run(settings, args.host, args.port, public=args.public, config=args.config)
         if args.command == "export":
             return watchlist.export(settings, args.format, args.out, args.batch, args.status)
     except (UsageError, ConfigError) as exc:

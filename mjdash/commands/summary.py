@@ -38,7 +38,7 @@ def run(settings: Settings, batch: str | None, as_json: bool, offline: bool) -> 
         return EXIT_FAILED
     summary = Summary.of(rows, time.time())
     if not offline:
-        summary = dataclasses.replace(summary, credits=_credits(settings))
+        summary = dataclasses.replace(summary, credits=credits_or_none(settings))
     if as_json:
         print(json.dumps(summary.to_json(), ensure_ascii=False))
     else:
@@ -48,7 +48,8 @@ def run(settings: Settings, batch: str | None, as_json: bool, offline: bool) -> 
     return EXIT_OK
 
 
-def _credits(settings: Settings) -> float | None:
+def credits_or_none(settings: Settings) -> float | None:
+    """The balance, or None with a note on stderr saying why not."""
     if not settings.api_key:
         err("credits: unknown — no API key (set KIE_API_KEY, or pass --offline)")
         return None

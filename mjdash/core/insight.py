@@ -73,7 +73,7 @@ class Summary:
         for (task_type, speed), values in by_kind.items():
             learned.learn_all((task_type, speed, took) for took in values[-RECENT:])
         durations = [
-            KindDurations(kind[0], kind[1], len(values), _quantile(values, 0.5), _quantile(values, 0.95))
+            KindDurations(kind[0], kind[1], len(values), quantile(values, 0.5), quantile(values, 0.95))
             for kind, values in sorted(by_kind.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1])))
         ]
         pending = [task for task in rows if not task.is_final and task.status is not Status.ERROR]
@@ -147,7 +147,8 @@ def _start(task: Task) -> float:
     return task.created_at if task.created_at is not None else (task.added_at or 0.0)
 
 
-def _quantile(values: list[float], q: float) -> float:
+def quantile(values: list[float], q: float) -> float:
+    """The q-quantile (inclusive method) to a tenth; the value itself for one value."""
     if len(values) == 1:
         return round(values[0], 1)
     return round(statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1], 1)
