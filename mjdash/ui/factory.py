@@ -89,7 +89,7 @@ def make_app(
         bell=bell,
         credits=_credits(engine, client),
         alerts=Alerts(Notifier(terminal.write, clock.now, dict(os.environ), _spawner())) if settings.notify else None,
-        sender=_sender(engine, client, settings.rate, clock),
+        sender=sender_for(engine, client, settings.rate, clock),
     )
     closers: list[Closer] = [fetcher.aclose]
     close_client = getattr(client, "aclose", None)
@@ -134,16 +134,21 @@ def _credits(engine: Engine | None, client: Any) -> Callable[[], Awaitable[Balan
     return lambda: within_budget(engine, ask)
 
 
-def _sender(engine: Engine | None, client: Any, rate: float, clock: Clock) -> Sender | None:
-    """Resubmitting: the client's generate, in the engine's budget (or at its rate when no engine runs)."""
+def sender_for(engine: Engine | None, client: Any, rate: float, clock: Clock) -> Sender | None:
+    """Resubmitting: the client's generate, in the engine's budget while it leads; at the configured rate of its
+    own when no engine runs here, or when another process's engine has the budget (waiting for the lease would
+    leave the user's resubmit hanging)."""
     if getattr(client, "generate", None) is None:
         return None
+    own = paced(RateLimiter(rate, clock))
     if engine is None:
-        return Sender(client, paced(RateLimiter(rate, clock)), clock.sleep)
+        return Sender(client, own, clock.sleep)
     running = engine
 
     async def gate(request: Callable[[], Awaitable[Submission]]) -> Submission:
-        return await within_budget(running, request)
+        if running.leadership.leading:
+            return await within_budget(running, request)
+        return await own(request)
 
     return Sender(client, gate, clock.sleep)
 

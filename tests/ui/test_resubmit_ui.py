@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import io
+import types
 from typing import Any
 
+import httpx
 from rich.console import Console
 from textual.widgets import Static
 
+from mjdash.core.api.client import KieClient
 from mjdash.core.text import short_id
+from mjdash.ui.factory import sender_for
 from mjdash.ui.screens.resubmit import ResubmitDialog
 from mjdash.ui.widgets.task_table import TaskTable
+from tests.clocks import FakeClock
 from tests.ui.conftest import SIZE, Dash, settle, wait_until
 
 UPSTREAM = "Midjourney job failed: the image generation timed out."
@@ -57,8 +62,8 @@ async def test_a_failed_task_is_confirmed_resubmitted_shown_and_linked(fixed: Da
         assert table.selected_id == failed
         await pilot.press("g")
         assert table.selected_id == new
-        await settle(pilot)
-        assert f"retry of ↻ {failed}" in _text(app.query_one("#detail-head", Static))
+        head = app.query_one("#detail-head", Static)  # the pane follows the cursor after a short delay
+        await wait_until(pilot, lambda: f"retry of ↻ {failed}" in _text(head))
         await pilot.press("g")
         assert table.selected_id == failed
 
@@ -89,3 +94,18 @@ async def test_nothing_to_resubmit_is_said_without_a_dialog(fixed: Dash) -> None
         await wait_until(pilot, lambda: any(n.title == "Resubmit" for n in app.notices))
         assert app.notices[-1].message.startswith("Nothing to resubmit: success — only failed tasks")
         assert not isinstance(app.screen, ResubmitDialog)
+
+
+async def test_a_dashboard_that_follows_another_engine_sends_at_its_own_pace() -> None:
+    """Another process leads (its engine has the budget): the resubmit must not wait for a lease it will not get."""
+
+    def created(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"code": 200, "msg": "success", "data": {"taskId": "new1"}})
+
+    clock = FakeClock()
+    following: Any = types.SimpleNamespace(leadership=types.SimpleNamespace(leading=False))
+    async with KieClient("k", transport=httpx.MockTransport(created)) as client:
+        sender = sender_for(following, client, 2.0, clock)
+        assert sender is not None
+        answers = [await sender.gate(lambda: client.generate({"prompt": "p"})) for _ in range(3)]
+    assert [a.task_id for a in answers] == ["new1"] * 3 and clock.slept >= 0.9  # paced at 2/s, not held
