@@ -7,7 +7,7 @@ import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from mjdash.core.model import Status
+from mjdash.core.model import Status, Task
 from mjdash.core.store.rows import Feed
 from mjdash.ui.screens.dialogs import ConfirmDialog
 from mjdash.ui.widgets.task_table import TaskTable
@@ -126,3 +126,30 @@ async def test_tick_repaints_only_rows_whose_text_changed(fixed: Dash) -> None:
         table.tick()
         assert {y - 1 for y in repainted} >= set(generating)  # durations of running tasks tick
         assert table.get_cell(table.shown_ids[generating[0]], "took").plain != before
+
+
+async def test_news_of_the_task_shown_does_not_take_the_pane_from_the_cursor(live: Dash) -> None:
+    """The cursor moves; before the pane has read the new task, a tick brings news of the one still shown. The pane
+    must end on the cursor's task (it used to reload the old one, cancelling the new load, and stay there)."""
+    live.store.add(ids(3))
+    first, second = ids(3)[:2]
+    app = live.app(run_engine=False)
+    async with app.run_test(size=SIZE) as pilot:
+        table, detail = app.query_one(TaskTable), main(app).detail
+        await wait_until(pilot, lambda: detail.task_id == first)
+        read, reading, release = detail.read, asyncio.Event(), asyncio.Event()
+
+        async def held(task_id: str) -> Task | None:  # the store's answer for the second task waits
+            if task_id == second:
+                reading.set()
+                await release.wait()
+            return await read(task_id)
+
+        detail.read = held
+        await pilot.press("down")
+        await wait_until(pilot, reading.is_set)
+        detail.refresh_if({first})  # what a tick does with the updated tasks: the one shown is among them
+        release.set()
+        await wait_until(pilot, lambda: detail.task_id == table.selected_id == second)
+        await settle(pilot)
+        assert detail.task_id == second

@@ -154,8 +154,7 @@ class MainScreen(ResultActions, RetryActions):
             await self.load_all()
 
     def _show(self, news: News) -> None:
-        if self.detail.task_id in news.updated:
-            self.detail.load(self.detail.task_id, keep_thumbs=True)
+        self.detail.refresh_if(news.updated)
         self.table.tick()
         if news.finished and self.bell_on_finish:
             self.app.bell()

@@ -7,7 +7,7 @@ and ``set_thumbnail`` render what they are given.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from rich.console import Group
@@ -125,7 +125,8 @@ class DetailPane(VerticalScroll):
         self.image_cls, self.read, self.fetcher, self.now, self.expiry_days = image_cls, read, fetcher, now, expiry_days
         self._thumbs_done: str | None = None  # the task whose thumbnails are shown in full
         self._cache_noted = False
-        self.task_id: str | None = None
+        self.task_id: str | None = None  # the task shown
+        self.wanted: str | None = None  # the task asked for last (shown once its load has read it)
         self._urls: tuple[str, ...] = ()  # the result URLs whose thumbnails are in the grid
         self._shown: tuple[Task, float, float] | None = None  # to draw again in a new theme
 
@@ -149,10 +150,21 @@ class DetailPane(VerticalScroll):
                 yield Container(Static("", classes="thumb-text"), classes="thumb", id=f"thumb-{index}")
         yield Static("", id="detail-text")
 
-    @work(exclusive=True, group="detail", exit_on_error=False)
-    async def load(self, task_id: str, keep_thumbs: bool = False, delay: float = 0.0) -> None:
+    def load(self, task_id: str, keep_thumbs: bool = False, delay: float = 0.0) -> None:
         """Read a task and show it. After a cursor move it waits a moment, so the cursor is painted first and
-        holding a key down does not lay out the pane for every row passed (a newer load cancels this one)."""
+        holding a key down does not lay out the pane for every row passed (a newer load cancels this one).
+        ``keep_thumbs``: the task shown was updated; its thumbnails stay unless its results changed."""
+        self.wanted = task_id
+        self._load(task_id, keep_thumbs and task_id == self.task_id, delay)
+
+    def refresh_if(self, updated: Collection[str]) -> None:
+        """Read the task asked for again if it is among ``updated`` — the one asked for, not the one shown: a
+        reload of the task shown would cancel the load of the one the cursor has just moved to."""
+        if self.wanted is not None and self.wanted in updated:
+            self.load(self.wanted, keep_thumbs=True)
+
+    @work(exclusive=True, group="detail", exit_on_error=False)
+    async def _load(self, task_id: str, keep_thumbs: bool, delay: float) -> None:
         if delay:
             await asyncio.sleep(delay)
         task = await self.read(task_id)
@@ -169,6 +181,7 @@ class DetailPane(VerticalScroll):
 
     def clear(self) -> None:
         """Show nothing (an empty watchlist, a filter matching nothing)."""
+        self.wanted = None
         self.workers.cancel_group(self, "detail")
         self.show(None, self.now(), self.expiry_days)
 
