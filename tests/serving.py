@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -43,6 +44,7 @@ def serving(env: dict[str, str]) -> Iterator[Served]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group: a failed test takes the dashboards it started down too
     )
     try:
         assert process.stdout is not None
@@ -51,6 +53,6 @@ def serving(env: dict[str, str]) -> Iterator[Served]:
             raise AssertionError(f"mjdash serve did not start: {line}{process.stderr.read() if process.stderr else ''}")
         yield Served(f"http://127.0.0.1:{port}", process)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # after a clean stop: only what it left behind, if anything
+        process.communicate(timeout=30)
