@@ -38,6 +38,7 @@ from mjdash.core.api.credentials import DEFAULT_BASE_URL, Secret
 if TYPE_CHECKING:
     from mjdash.core.api.client import RetryPolicy
     from mjdash.core.engine.schedule import AdaptivePolicy
+    from mjdash.core.media.images import ImageFetcher
 
 APP = "mjdash"
 
@@ -90,6 +91,14 @@ class Settings:
         from mjdash.core.engine.schedule import AdaptivePolicy
 
         return AdaptivePolicy(min_interval=self.min_interval, stuck_factor=self.stuck_factor)
+
+    def image_fetcher(self) -> ImageFetcher:
+        """A result-image fetcher over the image cache, both sized by this configuration."""
+        from mjdash.core.media.cache import ImageCache
+        from mjdash.core.media.images import ImageFetcher
+
+        cache = ImageCache(self.cache_dir / "images", self.cache_max_mb * 1024 * 1024)
+        return ImageFetcher(cache, max_bytes=self.image_max_mb * 1024 * 1024)
 
     def with_overrides(self, **values: Any) -> Settings:
         return replace(self, **{k: v for k, v in values.items() if v is not None})

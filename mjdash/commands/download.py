@@ -10,9 +10,7 @@ from mjdash.commands.common import EXIT_FAILED, EXIT_OK, UsageError, err, valid_
 from mjdash.commands.progress import ProgressBar
 from mjdash.config import Settings
 from mjdash.core import aio
-from mjdash.core.media.cache import ImageCache
 from mjdash.core.media.download import download_tasks
-from mjdash.core.media.images import ImageFetcher
 from mjdash.core.model import Task
 from mjdash.core.store.database import Store
 from mjdash.core.text import safe
@@ -35,12 +33,11 @@ def run(
         tasks: list[Task] = [t for r in rows if (t := store.task(r.task_id)) is not None]
         if not tasks:
             raise UsageError("no tasks to download")
-        cache = ImageCache(settings.cache_dir / "images", settings.cache_max_mb * 1024 * 1024)
 
         notes: list[str] = []
 
         async def go():  # type: ignore[no-untyped-def]
-            async with ImageFetcher(cache, max_bytes=settings.image_max_mb * 1024 * 1024) as fetcher:
+            async with settings.image_fetcher() as fetcher:
                 with ProgressBar(out) as bar:
                     report = await download_tasks(tasks, target, fetcher, store, bar.update)
                 if fetcher.cache_problem:

@@ -16,8 +16,6 @@ from mjdash.commands.watchlist import open_store, parse_statuses, row_json
 from mjdash.config import Settings
 from mjdash.core import aio
 from mjdash.core.insight import Summary
-from mjdash.core.media.cache import ImageCache
-from mjdash.core.media.images import ImageFetcher
 from mjdash.core.store.rows import with_record
 from mjdash.core.text import safe
 from mjdash.web.report import ReportError, check_target, write_report
@@ -54,10 +52,9 @@ def run(
     if not offline:
         summary = dataclasses.replace(summary, credits=credits_or_none(settings))
     title = f"mjdash — batch {batch}" if batch is not None else f"mjdash — {len(tasks)} task{'s' * (len(tasks) != 1)}"
-    cache = ImageCache(settings.cache_dir / "images", settings.cache_max_mb * 1024 * 1024)
 
     async def go() -> int:
-        async with ImageFetcher(cache, max_bytes=settings.image_max_mb * 1024 * 1024) as fetcher:
+        async with settings.image_fetcher() as fetcher:
             with ProgressBar(sys.stderr) as bar:
                 return await write_report(
                     tasks,

@@ -16,8 +16,7 @@ from mjdash.commands.watchlist import open_store
 from mjdash.config import Settings
 from mjdash.core import aio
 from mjdash.core.clock import SystemClock
-from mjdash.core.engine.ratelimit import RateLimiter
-from mjdash.core.resubmit import Candidate, Plan, Progress, Report, Sender, Step, count, paced, plan_from, send
+from mjdash.core.resubmit import Candidate, Plan, Progress, Report, Step, count, plan_from, send, sender_for
 from mjdash.core.store.database import Store
 from mjdash.core.store.gateway import StoreGateway
 from mjdash.core.text import safe, safe_json
@@ -78,7 +77,7 @@ async def _send(settings: Settings, store: Store, found: Plan, again: bool) -> R
     db = StoreGateway(store)
     try:
         async with make_client(settings) as client:
-            sender = Sender(client, paced(RateLimiter(settings.rate, clock)), clock.sleep)  # the engine's rate
+            sender = sender_for(client, settings.rate, clock)  # no engine here: at the engine's rate
             return await send(found.send, sender=sender, db=db, again=again, progress=_progress)
     finally:
         db.close()
@@ -86,7 +85,8 @@ async def _send(settings: Settings, store: Store, found: Plan, again: bool) -> R
 
 def _progress(event: Progress) -> None:
     if event.step is Step.SENT:
-        print(f"{event.task_id} {event.new_task_id}", flush=True)
+        assert event.retry is not None
+        print(f"{event.task_id} {event.retry.task_id}", flush=True)
     elif event.step is Step.WAITING:
         err(f"{event.message} — waiting {duration(event.wait_s)} before resubmitting {event.task_id}")
     else:

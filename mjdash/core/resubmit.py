@@ -18,18 +18,21 @@ from __future__ import annotations
 import enum
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from mjdash.core.api.outcomes import Outcome, Submission
+from mjdash.core.clock import Clock
+from mjdash.core.engine.extra import within_budget
 from mjdash.core.engine.ratelimit import RateLimiter
-from mjdash.core.model import Status, Task
+from mjdash.core.model import Status, Task, param_text
 from mjdash.core.store import resubmissions
-from mjdash.core.store.resubmissions import Intent, request_text
+from mjdash.core.store.resubmissions import Intent
 from mjdash.core.store.rows import with_record
 from mjdash.core.timefmt import local
 from mjdash.core.triage import Kind, classify
 
 if TYPE_CHECKING:
+    from mjdash.core.engine.engine import Engine
     from mjdash.core.store.database import Store
     from mjdash.core.store.gateway import StoreGateway
 
@@ -154,7 +157,7 @@ class Progress:
 
     step: Step
     task_id: str
-    new_task_id: str | None = None
+    retry: Task | None = None  # SENT: the new task, as now watched
     message: str = ""
     wait_s: float = 0.0
 
@@ -194,20 +197,21 @@ def count(n: int, noun: str) -> str:
 
 def retry_row(original: Task, new_task_id: str, body: Mapping[str, Any], now: float) -> Task:
     """The new task as the watchlist holds it before its first poll: the original's batch, and what the body
-    says of the request (``resubmissions.sent`` writes the same)."""
+    says of the request."""
     return Task(
         new_task_id,
         batch=original.batch,
         added_at=now,
-        task_type=request_text(body.get("taskType")),
-        prompt=request_text(body.get("prompt")),
-        aspect=request_text(body.get("aspectRatio")),
-        speed=request_text(body.get("speed")),
-        version=request_text(body.get("version")),
+        task_type=param_text(body, "taskType"),
+        prompt=param_text(body, "prompt"),
+        aspect=param_text(body, "aspectRatio"),
+        speed=param_text(body, "speed"),
+        version=param_text(body, "version"),
         retry_of=original.task_id,
     )
 
 
+@runtime_checkable
 class Generator(Protocol):
     async def generate(self, params: Mapping[str, Any]) -> Submission: ...
 
@@ -224,14 +228,18 @@ class Sender:
     sleep: Callable[[float], Awaitable[None]]
 
 
-def paced(limiter: RateLimiter) -> Gate:
-    """A gate that keeps to ``limiter``'s rate (where no engine is running to share a budget with)."""
+def sender_for(client: Generator, rate: float, clock: Clock, engine: Engine | None = None) -> Sender:
+    """A run's sender: in ``engine``'s budget while it leads; at ``rate`` of its own when no engine runs here, or
+    when another process's engine has the budget (waiting for the lease would leave the resubmit hanging)."""
+    limiter = RateLimiter(rate, clock)
 
     async def gate(request: Callable[[], Awaitable[Submission]]) -> Submission:
+        if engine is not None and engine.leadership.leading:
+            return await within_budget(engine, request)
         await limiter.acquire()
         return await request()
 
-    return gate
+    return Sender(client, gate, clock.sleep)
 
 
 _STOP = {
@@ -284,9 +292,10 @@ class _Run:
             answer = await self.sender.gate(lambda: client.generate(body))
             outcome = answer.answer.outcome
             if answer.ok and answer.task_id is not None:
-                await self.db(resubmissions.sent, self.db.store, intent, original, answer.task_id, body)
+                retry = retry_row(candidate.task, answer.task_id, body, self.db.store.clock())
+                await self.db(resubmissions.sent, self.db.store, intent, retry)
                 self.report.sent.append((original, answer.task_id))
-                self.progress(Progress(Step.SENT, original, answer.task_id))
+                self.progress(Progress(Step.SENT, original, retry))
                 return None
             if outcome in _WAIT:
                 wait = answer.answer.retry_after

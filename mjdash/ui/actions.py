@@ -16,7 +16,7 @@ from mjdash.core.intake.ids import add_summary, extract
 from mjdash.core.media.download import download_tasks
 from mjdash.core.media.images import ImageFetcher, ImageResult
 from mjdash.core.model import EMPTY, Task
-from mjdash.core.resubmit import Plan, Progress, Sender, Step, plan_from, retry_row, send
+from mjdash.core.resubmit import Plan, Progress, Sender, Step, plan_from, send
 from mjdash.core.store.gateway import StoreGateway
 from mjdash.core.text import plain, safe
 
@@ -129,19 +129,17 @@ async def resubmit(
     db: StoreGateway,
     sender: Sender,
     planned: Plan,
-    now: Callable[[], float],
-    shown: Callable[[list[Task], str], None],
+    shown: Callable[[list[Task]], None],
     told: Callable[[Said], None],
 ) -> Said:
-    """Send what ``planned`` says. Each retry is ``shown`` as it is created (with its original, now linked to it,
-    and the new task's ID); waits and refusals are ``told`` as they happen; the run's one line is returned."""
-    by_id = {c.task.task_id: c for c in planned.send}
+    """Send what ``planned`` says. Each retry is ``shown`` as it is created, after its original, now linked to it;
+    waits and refusals are ``told`` as they happen; the run's one line is returned."""
+    originals = {c.task.task_id: c.task for c in planned.send}
 
     def progress(event: Progress) -> None:
-        if event.step is Step.SENT and event.new_task_id is not None:
-            candidate = by_id[event.task_id]
-            original = replace(candidate.task, retried_by=event.new_task_id, params=EMPTY, result_urls=())
-            shown([original, retry_row(candidate.task, event.new_task_id, candidate.body, now())], event.new_task_id)
+        if event.step is Step.SENT and event.retry is not None:
+            linked = replace(originals[event.task_id], retried_by=event.retry.task_id, params=EMPTY, result_urls=())
+            shown([linked, event.retry])
         elif event.step is Step.WAITING:
             told(Said(safe(f"{event.message} — waiting {event.wait_s:.0f} s, then resubmitting again"), "warning"))
         elif event.step is not Step.SENT:

@@ -20,16 +20,14 @@ from typing import Any
 from mjdash.config import Settings
 from mjdash.core.api.client import KieClient, RetryPolicy
 from mjdash.core.api.credentials import Secret
-from mjdash.core.api.outcomes import Balance, Submission
+from mjdash.core.api.outcomes import Balance
 from mjdash.core.clock import Clock, SystemClock
 from mjdash.core.engine.engine import Engine, Fetcher
 from mjdash.core.engine.extra import within_budget
 from mjdash.core.engine.lease import lease_for
-from mjdash.core.engine.ratelimit import RateLimiter
-from mjdash.core.media.cache import ImageCache
 from mjdash.core.media.images import ImageFetcher
 from mjdash.core.notify import Notifier
-from mjdash.core.resubmit import Sender, paced
+from mjdash.core.resubmit import Generator, sender_for
 from mjdash.core.store.database import Store
 from mjdash.core.store.gateway import StoreGateway
 from mjdash.ui.app import Closer, MjDashApp
@@ -59,8 +57,7 @@ def make_app(
     if client is None and settings.api_key:
         client = KieClient(settings.api_key, settings.base_url, timeout=settings.timeout, retry=RetryPolicy.none())
     if fetcher is None:
-        cache = ImageCache(settings.cache_dir / "images", settings.cache_max_mb * 1024 * 1024)
-        fetcher = ImageFetcher(cache, max_bytes=settings.image_max_mb * 1024 * 1024)
+        fetcher = settings.image_fetcher()
     db, clock, terminal = StoreGateway(store), clock or SystemClock(), _Terminal()
     state = WatchlistState(
         renderer=renderer, demo=demo, expiry_days=settings.expiry_days, credits_low=settings.credits_low
@@ -89,7 +86,7 @@ def make_app(
         bell=bell,
         credits=_credits(engine, client),
         alerts=Alerts(Notifier(terminal.write, clock.now, dict(os.environ), _spawner())) if settings.notify else None,
-        sender=sender_for(engine, client, settings.rate, clock),
+        sender=sender_for(client, settings.rate, clock, engine) if isinstance(client, Generator) else None,
     )
     closers: list[Closer] = [fetcher.aclose]
     close_client = getattr(client, "aclose", None)
@@ -132,25 +129,6 @@ def _credits(engine: Engine | None, client: Any) -> Callable[[], Awaitable[Balan
     if engine is None or ask is None:
         return None
     return lambda: within_budget(engine, ask)
-
-
-def sender_for(engine: Engine | None, client: Any, rate: float, clock: Clock) -> Sender | None:
-    """Resubmitting: the client's generate, in the engine's budget while it leads; at the configured rate of its
-    own when no engine runs here, or when another process's engine has the budget (waiting for the lease would
-    leave the user's resubmit hanging)."""
-    if getattr(client, "generate", None) is None:
-        return None
-    own = paced(RateLimiter(rate, clock))
-    if engine is None:
-        return Sender(client, own, clock.sleep)
-    running = engine
-
-    async def gate(request: Callable[[], Awaitable[Submission]]) -> Submission:
-        if running.leadership.leading:
-            return await within_budget(running, request)
-        return await own(request)
-
-    return Sender(client, gate, clock.sleep)
 
 
 def make_welcome(config_path: str) -> MjDashApp:

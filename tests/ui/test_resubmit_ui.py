@@ -11,8 +11,8 @@ from rich.console import Console
 from textual.widgets import Static
 
 from mjdash.core.api.client import KieClient
+from mjdash.core.resubmit import sender_for
 from mjdash.core.text import short_id
-from mjdash.ui.factory import sender_for
 from mjdash.ui.screens.resubmit import ResubmitDialog
 from mjdash.ui.widgets.task_table import TaskTable
 from tests.clocks import FakeClock
@@ -105,7 +105,6 @@ async def test_a_dashboard_that_follows_another_engine_sends_at_its_own_pace() -
     clock = FakeClock()
     following: Any = types.SimpleNamespace(leadership=types.SimpleNamespace(leading=False))
     async with KieClient("k", transport=httpx.MockTransport(created)) as client:
-        sender = sender_for(following, client, 2.0, clock)
-        assert sender is not None
+        sender = sender_for(client, 2.0, clock, following)
         answers = [await sender.gate(lambda: client.generate({"prompt": "p"})) for _ in range(3)]
     assert [a.task_id for a in answers] == ["new1"] * 3 and clock.slept >= 0.9  # paced at 2/s, not held

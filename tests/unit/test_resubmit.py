@@ -19,7 +19,7 @@ import pytest
 from mjdash.core.api.client import KieClient, RetryPolicy
 from mjdash.core.api.outcomes import Submission
 from mjdash.core.model import Status, Task
-from mjdash.core.resubmit import Candidate, Sender, Step, body_of, plan, send
+from mjdash.core.resubmit import Candidate, Sender, Step, body_of, plan, send, sender_for
 from mjdash.core.store import resubmissions
 from mjdash.core.store.database import Store
 from mjdash.core.store.gateway import StoreGateway
@@ -182,9 +182,6 @@ async def test_a_task_id_that_is_not_one_is_an_unknown_outcome(tmp_path: Path) -
 
 
 async def test_requests_keep_to_the_engines_rate(tmp_path: Path) -> None:
-    from mjdash.core.engine.ratelimit import RateLimiter
-    from mjdash.core.resubmit import paced
-
     clock = FakeClock()
     sent_at: list[float] = []
 
@@ -195,7 +192,7 @@ async def test_requests_keep_to_the_engines_rate(tmp_path: Path) -> None:
     with _store(tmp_path, "a", "b", "c", "d", "e") as store:
         db = StoreGateway(store)
         async with KieClient("k", transport=httpx.MockTransport(handler), sleep=clock.sleep) as client:
-            sender = Sender(client, paced(RateLimiter(2.0, clock)), clock.sleep)
+            sender = sender_for(client, 2.0, clock)
             report = await send([Candidate(_failed(i), dict(PARAMS)) for i in "abcde"], sender=sender, db=db)
         db.close()
     assert len(report.sent) == 5

@@ -13,12 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mjdash.core.store.sql import bump, filters
+from mjdash.core.model import Task
+from mjdash.core.store.sql import bump
 
 if TYPE_CHECKING:
     from mjdash.core.store.database import Store
 
-OPEN = ("sending", "unknown")  # attempts that may have created a task nobody has seen
+OPEN = "state IN ('sending', 'unknown')"  # attempts that may have created a task nobody has seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +36,12 @@ class Intent:
 
 def open_intents(store: Store, originals: Sequence[str] | None = None) -> dict[str, Intent]:
     """The latest attempt whose outcome is unknown, per original (of those given, or all)."""
-    clauses, args = filters(ids=originals)
-    where = "".join(f" AND {c.replace('task_id', 'original')}" for c in clauses)
+    where, args = "", []
+    if originals is not None:  # one parameter however many (SQLite caps their number)
+        where, args = " AND original IN (SELECT value FROM json_each(?))", [json.dumps(list(originals))]
     found = store.query(
-        "SELECT id, original, started_at, state, new_task_id, detail FROM resubmissions "
-        f"WHERE state IN ('sending', 'unknown'){where} ORDER BY id",
+        f"SELECT id, original, started_at, state, new_task_id, detail FROM resubmissions WHERE {OPEN}{where} "
+        "ORDER BY id",
         args,
     )
     return {row[1]: Intent(*row) for row in found}
@@ -63,14 +65,12 @@ def begin(store: Store, original: str, body: Mapping[str, Any], *, again: bool =
         found = db.execute("SELECT retried_by FROM tasks WHERE task_id = ?", (original,)).fetchone()
         if found is None:
             return None
-        pending = db.execute(
-            "SELECT count(*) FROM resubmissions WHERE original = ? AND state IN ('sending', 'unknown')", (original,)
-        ).fetchone()[0]
+        pending = db.execute(f"SELECT count(*) FROM resubmissions WHERE original = ? AND {OPEN}", (original,))
+        pending = pending.fetchone()[0]
         if not again and (found[0] is not None or pending):
             return None
         db.execute(
-            "UPDATE resubmissions SET state = 'abandoned', ended_at = ? WHERE original = ? "
-            "AND state IN ('sending', 'unknown')",
+            f"UPDATE resubmissions SET state = 'abandoned', ended_at = ? WHERE original = ? AND {OPEN}",
             (now, original),
         )
         cursor = db.execute(
@@ -80,35 +80,34 @@ def begin(store: Store, original: str, body: Mapping[str, Any], *, again: bool =
         return int(cursor.lastrowid or 0)
 
 
-def sent(store: Store, intent: int, original: str, new_task_id: str, body: Mapping[str, Any]) -> None:
-    """The attempt created ``new_task_id``: watch it in the original's batch, linked both ways. What the body says
-    of the request fills the new row's columns, so it shows its prompt before its first poll."""
-    now = store.clock()
+def sent(store: Store, intent: int, row: Task) -> None:
+    """The attempt created ``row`` (a retry: ``row.retry_of`` is the original): watch it in the original's batch,
+    linked both ways. Its columns come from the request (:func:`mjdash.core.resubmit.retry_row`), so it shows its
+    prompt before its first poll."""
     with store.transaction() as db:
         rev = bump(db)
-        batch = db.execute("SELECT batch FROM tasks WHERE task_id = ?", (original,)).fetchone()
         db.execute(
             """INSERT INTO tasks (task_id, batch, added_at, next_due, rev, retry_of, task_type, prompt, aspect,
-               speed, version) VALUES (?,?,?,?,?,?,?,?,?,?,?)
+               speed, version) VALUES (?,(SELECT batch FROM tasks WHERE task_id = ?),?,?,?,?,?,?,?,?,?)
                ON CONFLICT (task_id) DO UPDATE SET retry_of = excluded.retry_of, rev = excluded.rev""",
             (
-                new_task_id,
-                batch[0] if batch else None,
-                now,
-                now,
+                row.task_id,
+                row.retry_of,
+                row.added_at,
+                row.added_at,
                 rev,
-                original,
-                request_text(body.get("taskType")),
-                request_text(body.get("prompt")),
-                request_text(body.get("aspectRatio")),
-                request_text(body.get("speed")),
-                request_text(body.get("version")),
+                row.retry_of,
+                row.task_type,
+                row.prompt,
+                row.aspect,
+                row.speed,
+                row.version,
             ),
         )
-        db.execute("UPDATE tasks SET retried_by = ?, rev = ? WHERE task_id = ?", (new_task_id, rev, original))
+        db.execute("UPDATE tasks SET retried_by = ?, rev = ? WHERE task_id = ?", (row.task_id, rev, row.retry_of))
         db.execute(
             "UPDATE resubmissions SET state = 'sent', new_task_id = ?, ended_at = ? WHERE id = ?",
-            (new_task_id, now, intent),
+            (row.task_id, row.added_at, intent),
         )
 
 
@@ -119,10 +118,3 @@ def ended(store: Store, intent: int, state: str, detail: str) -> None:
             "UPDATE resubmissions SET state = ?, detail = ?, ended_at = ? WHERE id = ?",
             (state, detail, store.clock(), intent),
         )
-
-
-def request_text(value: object) -> str | None:
-    """A request parameter as a column's text (None for the empty, lists, objects and flags)."""
-    if value is None or value == "" or isinstance(value, dict | list | bool):
-        return None
-    return str(value)

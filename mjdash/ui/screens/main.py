@@ -83,7 +83,7 @@ class MainScreen(ResultActions, RetryActions):
         self.bell_on_finish, self.alerts = bell, alerts
         self.follower = FileFollower(follow, db.store) if follow else None
         self.engine = engine
-        self.sender, self.resubmitting = sender, False
+        self.sender = sender
         self.credit_poller = CreditPoller(credits) if credits is not None else None
         self.engine_restart = ENGINE_RESTART  # seconds before a failed engine is started again
         # Kept as attributes: queries search the active screen, which may be a dialog.

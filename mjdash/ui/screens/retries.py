@@ -28,7 +28,11 @@ class RetryActions(Screen[None]):
     engine: Engine | None
     clock: Clock
     sender: Sender | None
-    resubmitting: bool
+
+    @property
+    def resubmitting(self) -> bool:
+        """A run is going on (one at a time: two would each ask for confirmation of the same credits)."""
+        return any(w.group == "resubmit" and not w.is_finished for w in self.workers)
 
     def action_resubmit(self) -> None:
         task_ids = self.table.selection()
@@ -49,7 +53,6 @@ class RetryActions(Screen[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes and not self.resubmitting:
-                self.resubmitting = True
                 self._resubmit(planned)
 
         self.app.push_screen(ResubmitDialog(planned, self.state.credits.describe()), confirmed)
@@ -57,21 +60,17 @@ class RetryActions(Screen[None]):
     # Not exclusive: a run cancelled between its POST and its write leaves an attempt of unknown outcome.
     @work(group="resubmit", exit_on_error=False, description="resubmit tasks")
     async def _resubmit(self, planned: Plan) -> None:
-        def shown(rows: list[Task], new_task_id: str) -> None:
+        def shown(rows: list[Task]) -> None:
             with self.table.follow():
                 self.state.added(rows)
             if self.engine is not None:
-                self.engine.force([new_task_id])
+                self.engine.force([rows[-1].task_id])
 
         def told(said: actions.Said) -> None:
             self.notify(said.message, title="Resubmit", severity=said.severity, markup=False)
 
         assert self.sender is not None
-        try:
-            said = await actions.resubmit(self.db, self.sender, planned, self.clock.now, shown, told)
-        finally:
-            self.resubmitting = False
-        told(said)
+        told(await actions.resubmit(self.db, self.sender, planned, shown, told))
 
     def action_linked(self) -> None:
         """`g`: to the task this one resubmitted, or else to the one that resubmitted it."""
